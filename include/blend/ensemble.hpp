@@ -1,0 +1,4 @@
+#pragma once
+/// @file blend/ensemble.hpp
+/// Umbrella for the prediction-ensembling layer.
+#include <blend/ensemble/soft_vote.hpp>

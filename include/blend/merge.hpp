@@ -1,0 +1,4 @@
+#pragma once
+/// @file blend/merge.hpp
+/// Umbrella for the weight-merging layer.
+#include <blend/merge/linear.hpp>

@@ -3,6 +3,7 @@
 
 #include "support/catch.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -23,12 +24,15 @@ using blend::f16;
 constexpr std::size_t sample_count = 1000;  // > one 256-element chunk, not a multiple of 64
 
 // Values every dtype is tried with (converted to the source type with blend's own rules first).
-constexpr double specials[] = {0.0,     -0.0,    0.5,     -0.5,     1.0,      -1.0,     1.5,     -1.5,
-                               2.5,     127.0,   128.0,   -129.0,   255.0,    256.0,    300.0,   -300.0,
-                               32767.0, 32768.0, 65504.0, 65520.0,  70000.0,  -70000.0, 1e10,    -1e10,
-                               1e30,    -1e30,   1e300,   -1e300,   1e-40,    -1e-40,   3.14159, 2147483648.0,
-                               -2147483649.0,   4294967296.0,     9223372036854775808.0, -9223372036854775808.0,
-                               18446744073709551616.0, HUGE_VAL, -HUGE_VAL, std::numeric_limits<double>::quiet_NaN()};
+// clang-format off
+constexpr double specials[] = {
+    0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -1.5, 2.5, 127.0, 128.0, -129.0, 255.0, 256.0, 300.0, -300.0,
+    32767.0, 32768.0, 65504.0, 65520.0, 70000.0, -70000.0, 1e10, -1e10, 1e30, -1e30, 1e300, -1e300,
+    1e-40, -1e-40, 3.14159, 2147483648.0, -2147483649.0, 4294967296.0, 9223372036854775808.0,
+    -9223372036854775808.0, 18446744073709551616.0, HUGE_VAL, -HUGE_VAL,
+    std::numeric_limits<double>::quiet_NaN(),
+};
+// clang-format on
 
 template <class T>
 std::unique_ptr<T[]> sample_values(std::mt19937_64& rng) {
@@ -51,6 +55,14 @@ std::unique_ptr<T[]> sample_values(std::mt19937_64& rng) {
     return values;
 }
 
+// The object representation of n elements (NaN payloads and bool bytes included).
+template <class T>
+std::vector<std::byte> bytes_of(const T* p, std::size_t n) {
+    std::vector<std::byte> bytes(n * sizeof(T));
+    std::memcpy(bytes.data(), p, bytes.size());
+    return bytes;
+}
+
 template <class T>
 std::span<const T> view(const std::unique_ptr<T[]>& p) {
     return {p.get(), sample_count};
@@ -69,30 +81,33 @@ TEST_CASE("convert_bytes on misaligned buffers equals the typed convert for ever
                     INFO(blend::name(from) << " -> " << blend::name(to));
                     auto typed = std::make_unique<To[]>(sample_count);
                     blend::convert(view(source), std::span<To>{typed.get(), sample_count});
+                    const std::vector<std::byte> expected = bytes_of(typed.get(), sample_count);
                     for (std::size_t offset : {1u, 3u}) {
                         std::vector<std::byte> in(sample_count * sizeof(From) + offset);
                         std::vector<std::byte> out(sample_count * sizeof(To) + offset, std::byte{0xA5});
                         std::memcpy(in.data() + offset, source.get(), sample_count * sizeof(From));
                         blend::convert_bytes(from, in.data() + offset, to, out.data() + offset, sample_count);
-                        REQUIRE(std::memcmp(out.data() + offset, typed.get(), sample_count * sizeof(To)) == 0);
+                        REQUIRE(std::equal(out.begin() + static_cast<std::ptrdiff_t>(offset), out.end(),
+                                           expected.begin(), expected.end()));
                         REQUIRE(out[0] == std::byte{0xA5});  // nothing written before the buffer
                     }
                     for (std::size_t i = 0; i < sample_count; ++i) {
                         const To one = blend::detail::convert_value<To>(source[i]);
-                        REQUIRE(std::memcmp(&one, &typed[i], sizeof(To)) == 0);
+                        REQUIRE(bytes_of(&one, 1) == bytes_of(&typed[i], 1));
                     }
                     ++pairs;
                 });
             }
         });
     }
-    CHECK(pairs == 15u * 15u);
+    CHECK(pairs == std::size(blend::all_dtypes) * std::size(blend::all_dtypes));
 }
 
 TEST_CASE("convert rejects spans of different sizes", "[convert]") {
     std::vector<float> in(4, 1.0f);
     std::vector<bf16> out(3);
-    CHECK_THROWS_AS(blend::convert(std::span<const float>{in}, std::span<bf16>{out}), blend::invalid_argument);
+    CHECK_THROWS_AS(blend::convert(std::span<const float>{in}, std::span<bf16>{out}),
+                    blend::invalid_argument);
     CHECK_THROWS_AS(blend::convert(std::span<float>{in}, std::span<bf16>{out}), blend::error);
     std::vector<float> same(3);
     CHECK_THROWS_AS(blend::convert(std::span<float>{in}, std::span<float>{same}), blend::invalid_argument);
@@ -134,9 +149,9 @@ TEST_CASE("float to integer truncates toward zero, clamps and maps NaN to 0", "[
     CHECK(convert_value<std::uint32_t>(4294967296.0f) == 4294967295u);
     CHECK(convert_value<std::int32_t>(nan) == 0);
     CHECK(convert_value<std::uint16_t>(std::numeric_limits<float>::quiet_NaN()) == 0);
-    CHECK(convert_value<std::int16_t>(f16::from_bits(0x7C00)) == 32767);   // +Inf
-    CHECK(convert_value<std::int16_t>(f16::from_bits(0xFC00)) == -32768);  // -Inf
-    CHECK(convert_value<std::int32_t>(bf16::from_bits(0x7FC0)) == 0);      // NaN
+    CHECK(convert_value<std::int16_t>(f16::from_bits(0x7C00)) == 32767);        // +Inf
+    CHECK(convert_value<std::int16_t>(f16::from_bits(0xFC00)) == -32768);       // -Inf
+    CHECK(convert_value<std::int32_t>(bf16::from_bits(0x7FC0)) == 0);           // NaN
     CHECK(convert_value<std::int32_t>(blend::f8_e4m3::from_bits(0xC2)) == -2);  // -2.5
 }
 
@@ -192,7 +207,8 @@ TEST_CASE("double and integer sources round once to the small float formats", "[
     std::mt19937_64 rng{99u};
     std::uniform_real_distribution<double> mantissa{1.0, 2.0};
     for (int i = 0; i < 200000; ++i) {
-        const double d = std::ldexp(mantissa(rng), static_cast<int>(rng() % 44) - 28) * ((rng() & 1u) ? -1 : 1);
+        const double d =
+            std::ldexp(mantissa(rng), static_cast<int>(rng() % 44) - 28) * ((rng() & 1u) ? -1 : 1);
         int e = 0;
         std::frexp(d, &e);
         const double quantum = std::ldexp(1.0, std::max(e - 1, -14) - 10);

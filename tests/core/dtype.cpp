@@ -13,23 +13,26 @@ namespace {
 using blend::dtype;
 
 template <dtype D, class T>
-constexpr bool maps_to = std::is_same_v<blend::storage_t<D>, T> && blend::dtype_of<T> == D;
+constexpr bool maps_to() {
+    const bool same_type = std::is_same_v<blend::storage_t<D>, T>;
+    return same_type && blend::dtype_of<T> == D;
+}
 
-static_assert(maps_to<dtype::boolean, bool>);
-static_assert(maps_to<dtype::u8, std::uint8_t>);
-static_assert(maps_to<dtype::i8, std::int8_t>);
-static_assert(maps_to<dtype::i16, std::int16_t>);
-static_assert(maps_to<dtype::u16, std::uint16_t>);
-static_assert(maps_to<dtype::f16, blend::f16>);
-static_assert(maps_to<dtype::bf16, blend::bf16>);
-static_assert(maps_to<dtype::i32, std::int32_t>);
-static_assert(maps_to<dtype::u32, std::uint32_t>);
-static_assert(maps_to<dtype::f32, float>);
-static_assert(maps_to<dtype::f64, double>);
-static_assert(maps_to<dtype::i64, std::int64_t>);
-static_assert(maps_to<dtype::u64, std::uint64_t>);
-static_assert(maps_to<dtype::f8_e4m3, blend::f8_e4m3>);
-static_assert(maps_to<dtype::f8_e5m2, blend::f8_e5m2>);
+static_assert(maps_to<dtype::boolean, bool>());
+static_assert(maps_to<dtype::u8, std::uint8_t>());
+static_assert(maps_to<dtype::i8, std::int8_t>());
+static_assert(maps_to<dtype::i16, std::int16_t>());
+static_assert(maps_to<dtype::u16, std::uint16_t>());
+static_assert(maps_to<dtype::f16, blend::f16>());
+static_assert(maps_to<dtype::bf16, blend::bf16>());
+static_assert(maps_to<dtype::i32, std::int32_t>());
+static_assert(maps_to<dtype::u32, std::uint32_t>());
+static_assert(maps_to<dtype::f32, float>());
+static_assert(maps_to<dtype::f64, double>());
+static_assert(maps_to<dtype::i64, std::int64_t>());
+static_assert(maps_to<dtype::u64, std::uint64_t>());
+static_assert(maps_to<dtype::f8_e4m3, blend::f8_e4m3>());
+static_assert(maps_to<dtype::f8_e5m2, blend::f8_e5m2>());
 
 // element: exactly the storage types, cv-qualifiers ignored.
 static_assert(blend::element<float> && blend::element<const blend::bf16> && blend::element<volatile bool>);
@@ -94,7 +97,8 @@ TEST_CASE("size_of and is_floating agree with the storage types", "[dtype]") {
 
 TEST_CASE("visit_dtype calls the function with the storage type of the runtime dtype", "[dtype]") {
     for (const dtype t : blend::all_dtypes) {
-        const dtype back = blend::visit_dtype(t, []<class T>(std::type_identity<T>) { return blend::dtype_of<T>; });
+        const dtype back =
+            blend::visit_dtype(t, []<class T>(std::type_identity<T>) { return blend::dtype_of<T>; });
         CHECK(back == t);
     }
     // Usable in constant expressions, and forwards the function's result.

@@ -54,7 +54,9 @@ double round_reference(float x, int precision, int emin, double max_finite, doub
     return std::copysign(r > max_finite ? overflow : r, static_cast<double>(x));
 }
 
-bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b)); }
+bool same(double a, double b) {
+    return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b));
+}
 
 }  // namespace
 
@@ -68,7 +70,7 @@ TEST_CASE("float8 types are one-byte trivially copyable storage types", "[float8
 }
 
 TEST_CASE("E4M3FN golden values (PyTorch Float8_e4m3fn semantics)", "[float8]") {
-    CHECK(blend::to_f32(f8_e4m3::from_bits(0x7E)) == 448.0f);  // max
+    CHECK(blend::to_f32(f8_e4m3::from_bits(0x7E)) == 448.0f);   // max
     CHECK(blend::to_f32(f8_e4m3::from_bits(0x01)) == 0x1p-9f);  // min subnormal
     CHECK(blend::to_f32(f8_e4m3::from_bits(0x07)) == 7 * 0x1p-9f);
     CHECK(blend::to_f32(f8_e4m3::from_bits(0x08)) == 0x1p-6f);  // min normal
@@ -76,18 +78,18 @@ TEST_CASE("E4M3FN golden values (PyTorch Float8_e4m3fn semantics)", "[float8]") 
     CHECK(std::isnan(blend::to_f32(f8_e4m3::from_bits(0x7F))));
     CHECK(std::isnan(blend::to_f32(f8_e4m3::from_bits(0xFF))));
     CHECK(bits_of(blend::to_f32(f8_e4m3::from_bits(0xFF))) == 0xFFF00000u);  // PyTorch's bits
-    CHECK(blend::to_f32(f8_e4m3::from_bits(0x78)) == 256.0f);  // S.1111.000 is a number: no Inf
+    CHECK(blend::to_f32(f8_e4m3::from_bits(0x78)) == 256.0f);                // S.1111.000 is a number: no Inf
     CHECK(blend::to_f8_e4m3(448.0f).bits == 0x7E);
-    CHECK(blend::to_f8_e4m3(464.0f).bits == 0x7E);              // tie to even
-    CHECK(blend::to_f8_e4m3(464.0001f).bits == 0x7F);           // rounds into NaN: no saturation
+    CHECK(blend::to_f8_e4m3(464.0f).bits == 0x7E);     // tie to even
+    CHECK(blend::to_f8_e4m3(464.0001f).bits == 0x7F);  // rounds into NaN: no saturation
     CHECK(blend::to_f8_e4m3(480.0f).bits == 0x7F);
     CHECK(blend::to_f8_e4m3(-1e9f).bits == 0xFF);
     CHECK(blend::to_f8_e4m3(HUGE_VALF).bits == 0x7F);
     CHECK(blend::to_f8_e4m3(-HUGE_VALF).bits == 0xFF);
     CHECK(blend::to_f8_e4m3(std::numeric_limits<float>::quiet_NaN()).bits == 0x7F);
     CHECK(blend::to_f8_e4m3(-std::numeric_limits<float>::quiet_NaN()).bits == 0xFF);
-    CHECK(blend::to_f8_e4m3(0x1p-10f).bits == 0x00);            // tie to even (zero)
-    CHECK(blend::to_f8_e4m3(3 * 0x1p-10f).bits == 0x02);        // tie to even
+    CHECK(blend::to_f8_e4m3(0x1p-10f).bits == 0x00);      // tie to even (zero)
+    CHECK(blend::to_f8_e4m3(3 * 0x1p-10f).bits == 0x02);  // tie to even
     CHECK(blend::to_f8_e4m3(-0.0f).bits == 0x80);
 }
 
@@ -101,7 +103,7 @@ TEST_CASE("E5M2 golden values (PyTorch Float8_e5m2 semantics)", "[float8]") {
     CHECK(std::isnan(blend::to_f32(f8_e5m2::from_bits(0xFF))));
     CHECK(blend::to_f8_e5m2(57344.0f).bits == 0x7B);
     CHECK(blend::to_f8_e5m2(61439.0f).bits == 0x7B);
-    CHECK(blend::to_f8_e5m2(61440.0f).bits == 0x7C);             // tie to even: Inf
+    CHECK(blend::to_f8_e5m2(61440.0f).bits == 0x7C);  // tie to even: Inf
     CHECK(blend::to_f8_e5m2(-1e9f).bits == 0xFC);
     CHECK(blend::to_f8_e5m2(HUGE_VALF).bits == 0x7C);
     CHECK(blend::to_f8_e5m2(std::numeric_limits<float>::quiet_NaN()).bits == 0x7F);
@@ -135,7 +137,7 @@ TEST_CASE("float8 rounding: every midpoint ties to even, its neighbours go to ne
     for (std::uint32_t k = 0; k < 0x7F; ++k) {
         const double lo = e4m3_reference(k);
         const double hi = k + 1 < 0x7F ? e4m3_reference(k + 1) : 480.0;
-        const float mid = static_cast<float>((lo + hi) / 2);
+        const auto mid = static_cast<float>((lo + hi) / 2);
         REQUIRE(static_cast<double>(mid) == (lo + hi) / 2);
         const std::uint32_t even = (k % 2 == 0) ? k : k + 1;
         for (const std::uint32_t sign : {0x00u, 0x80u}) {
@@ -149,7 +151,7 @@ TEST_CASE("float8 rounding: every midpoint ties to even, its neighbours go to ne
     for (std::uint32_t k = 0; k < 0x7C; ++k) {
         const double lo = e5m2_reference(k);
         const double hi = k + 1 < 0x7C ? e5m2_reference(k + 1) : 65536.0;
-        const float mid = static_cast<float>((lo + hi) / 2);
+        const auto mid = static_cast<float>((lo + hi) / 2);
         const std::uint32_t even = (k % 2 == 0) ? k : k + 1;
         for (const std::uint32_t sign : {0x00u, 0x80u}) {
             const float s = sign ? -1.0f : 1.0f;
@@ -165,7 +167,8 @@ TEST_CASE("float8 narrowing matches a double-arithmetic reference on random floa
     std::uniform_int_distribution<std::uint32_t> any_bits;
     std::uniform_int_distribution<std::uint32_t> f8_range{0x36800000u, 0x47900000u};  // 2^-18 .. 73728
     for (int i = 0; i < 200000; ++i) {
-        const std::uint32_t b = (i % 4 == 0) ? any_bits(rng) : (f8_range(rng) | (any_bits(rng) & 0x80000000u));
+        const std::uint32_t b =
+            (i % 4 == 0) ? any_bits(rng) : (f8_range(rng) | (any_bits(rng) & 0x80000000u));
         const float x = float_of(b);
         const double e4 = round_reference(x, 4, -6, 448.0, nan_value);
         const double e5 = round_reference(x, 3, -14, 57344.0, HUGE_VAL);
@@ -197,21 +200,26 @@ struct tricky_row {
 
 // Output of tests/reference/dtypes_reference.py, ml_dtypes 0.5.4 columns (NaN rows: isnan only).
 constexpr tricky_row tricky[] = {
-    {0x00000000u, 0x00, 0x00}, {0x80000000u, 0x80, 0x80}, {0x3F800000u, 0x38, 0x3C}, {0xBF800000u, 0xB8, 0xBC},
-    {0x40490FD0u, 0x45, 0x42}, {0x477FE000u, 0x7F, 0x7C}, {0x477FE100u, 0x7F, 0x7C}, {0x477FEFFFu, 0x7F, 0x7C},
-    {0x477FF000u, 0x7F, 0x7C}, {0x47800000u, 0x7F, 0x7C}, {0x7E967699u, 0x7F, 0x7C}, {0x7F7FFFFFu, 0x7F, 0x7C},
-    {0x7F800000u, 0x7F, 0x7C}, {0xFF800000u, 0xFF, 0xFC}, {0x7FC00000u, 0x7F, 0x7E}, {0xFFC00000u, 0xFF, 0xFE},
-    {0x7F800001u, 0x7F, 0x7E}, {0xFFA00001u, 0xFF, 0xFE}, {0x7FFFFFFFu, 0x7F, 0x7E}, {0x33800000u, 0x00, 0x00},
-    {0x33000000u, 0x00, 0x00}, {0x33000001u, 0x00, 0x00}, {0x33C00000u, 0x00, 0x00}, {0xB3000000u, 0x80, 0x80},
-    {0x38800000u, 0x00, 0x04}, {0x387FFFFFu, 0x00, 0x04}, {0x387FC000u, 0x00, 0x04}, {0x387FE000u, 0x00, 0x04},
-    {0x00800000u, 0x00, 0x00}, {0x00000001u, 0x00, 0x00}, {0x007FFFFFu, 0x00, 0x00}, {0x80000001u, 0x80, 0x80},
-    {0x3F808000u, 0x38, 0x3C}, {0x3F818000u, 0x38, 0x3C}, {0x3F808001u, 0x38, 0x3C}, {0x7F7F8000u, 0x7F, 0x7C},
-    {0x7F7F7FFFu, 0x7F, 0x7C}, {0xFF7F8000u, 0xFF, 0xFC}, {0x3F801000u, 0x38, 0x3C}, {0x3F803000u, 0x38, 0x3C},
-    {0x3F801001u, 0x38, 0x3C}, {0x45001000u, 0x7F, 0x68}, {0x45003000u, 0x7F, 0x68}, {0x3DCCCCCDu, 0x1D, 0x2E},
-    {0x3EAAAAABu, 0x2B, 0x35}, {0xC0200000u, 0xC2, 0xC1}, {0x322BCC77u, 0x00, 0x00}, {0x33A10FBAu, 0x00, 0x00},
-    {0x43E00000u, 0x7E, 0x5F}, {0x43E80000u, 0x7E, 0x5F}, {0x43E80001u, 0x7F, 0x5F}, {0x43F00000u, 0x7F, 0x60},
-    {0x43EFFFFFu, 0x7F, 0x5F}, {0x47600000u, 0x7F, 0x7B}, {0x476FFFFFu, 0x7F, 0x7B}, {0x47700000u, 0x7F, 0x7C},
-    {0x3B000000u, 0x01, 0x18}, {0x3A800000u, 0x00, 0x14}, {0x37800000u, 0x00, 0x01}, {0x37000000u, 0x00, 0x00},
+    {0x00000000u, 0x00, 0x00}, {0x80000000u, 0x80, 0x80}, {0x3F800000u, 0x38, 0x3C},
+    {0xBF800000u, 0xB8, 0xBC}, {0x40490FD0u, 0x45, 0x42}, {0x477FE000u, 0x7F, 0x7C},
+    {0x477FE100u, 0x7F, 0x7C}, {0x477FEFFFu, 0x7F, 0x7C}, {0x477FF000u, 0x7F, 0x7C},
+    {0x47800000u, 0x7F, 0x7C}, {0x7E967699u, 0x7F, 0x7C}, {0x7F7FFFFFu, 0x7F, 0x7C},
+    {0x7F800000u, 0x7F, 0x7C}, {0xFF800000u, 0xFF, 0xFC}, {0x7FC00000u, 0x7F, 0x7E},
+    {0xFFC00000u, 0xFF, 0xFE}, {0x7F800001u, 0x7F, 0x7E}, {0xFFA00001u, 0xFF, 0xFE},
+    {0x7FFFFFFFu, 0x7F, 0x7E}, {0x33800000u, 0x00, 0x00}, {0x33000000u, 0x00, 0x00},
+    {0x33000001u, 0x00, 0x00}, {0x33C00000u, 0x00, 0x00}, {0xB3000000u, 0x80, 0x80},
+    {0x38800000u, 0x00, 0x04}, {0x387FFFFFu, 0x00, 0x04}, {0x387FC000u, 0x00, 0x04},
+    {0x387FE000u, 0x00, 0x04}, {0x00800000u, 0x00, 0x00}, {0x00000001u, 0x00, 0x00},
+    {0x007FFFFFu, 0x00, 0x00}, {0x80000001u, 0x80, 0x80}, {0x3F808000u, 0x38, 0x3C},
+    {0x3F818000u, 0x38, 0x3C}, {0x3F808001u, 0x38, 0x3C}, {0x7F7F8000u, 0x7F, 0x7C},
+    {0x7F7F7FFFu, 0x7F, 0x7C}, {0xFF7F8000u, 0xFF, 0xFC}, {0x3F801000u, 0x38, 0x3C},
+    {0x3F803000u, 0x38, 0x3C}, {0x3F801001u, 0x38, 0x3C}, {0x45001000u, 0x7F, 0x68},
+    {0x45003000u, 0x7F, 0x68}, {0x3DCCCCCDu, 0x1D, 0x2E}, {0x3EAAAAABu, 0x2B, 0x35},
+    {0xC0200000u, 0xC2, 0xC1}, {0x322BCC77u, 0x00, 0x00}, {0x33A10FBAu, 0x00, 0x00},
+    {0x43E00000u, 0x7E, 0x5F}, {0x43E80000u, 0x7E, 0x5F}, {0x43E80001u, 0x7F, 0x5F},
+    {0x43F00000u, 0x7F, 0x60}, {0x43EFFFFFu, 0x7F, 0x5F}, {0x47600000u, 0x7F, 0x7B},
+    {0x476FFFFFu, 0x7F, 0x7B}, {0x47700000u, 0x7F, 0x7C}, {0x3B000000u, 0x01, 0x18},
+    {0x3A800000u, 0x00, 0x14}, {0x37800000u, 0x00, 0x01}, {0x37000000u, 0x00, 0x00},
     {0x3C800000u, 0x08, 0x24}, {0x3C7FFFFFu, 0x08, 0x24},
 };
 

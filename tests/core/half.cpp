@@ -153,7 +153,7 @@ TEST_CASE("f32 to f16 rounds every midpoint to even and its neighbours to neares
         // Midpoint between k and k + 1, in double; exact in float (12 significant bits at most).
         const double lo = decode_reference(k, 5, 10);
         const double hi = k + 1 < 0x7C00 ? decode_reference(k + 1, 5, 10) : 65536.0;
-        const float mid = static_cast<float>((lo + hi) / 2);
+        const auto mid = static_cast<float>((lo + hi) / 2);
         REQUIRE(static_cast<double>(mid) == (lo + hi) / 2);
         const std::uint32_t even = (k % 2 == 0) ? k : k + 1;
         const float below = std::nextafter(mid, 0.0f);
@@ -189,7 +189,8 @@ TEST_CASE("f32 to f16 and bf16 match a double-arithmetic reference on random flo
     std::uniform_int_distribution<std::uint32_t> any_bits;
     std::uniform_int_distribution<std::uint32_t> f16_range{0x33000000u, 0x47800000u};
     for (int i = 0; i < 400000; ++i) {
-        const std::uint32_t b = (i % 2 == 0) ? any_bits(rng) : (f16_range(rng) | (any_bits(rng) & 0x80000000u));
+        const std::uint32_t b =
+            (i % 2 == 0) ? any_bits(rng) : (f16_range(rng) | (any_bits(rng) & 0x80000000u));
         const float x = float_of(b);
         const float h = blend::to_f32(blend::to_f16(x));
         const float bf = blend::to_f32(blend::to_bf16(x));

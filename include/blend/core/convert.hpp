@@ -37,8 +37,8 @@ namespace blend {
 namespace detail {
 
 template <class T>
-concept small_float = std::same_as<T, f16> || std::same_as<T, bf16> || std::same_as<T, f8_e4m3> ||
-                      std::same_as<T, f8_e5m2>;
+concept small_float =
+    std::same_as<T, f16> || std::same_as<T, bf16> || std::same_as<T, f8_e4m3> || std::same_as<T, f8_e5m2>;
 
 /// double → float with round-to-odd: truncate toward zero, then set the last bit when inexact. A later
 /// RNE rounding to a format with at most 22 significant bits (f16, bf16, f8) then equals a single RNE
@@ -47,12 +47,12 @@ concept small_float = std::same_as<T, f16> || std::same_as<T, bf16> || std::same
 /// small format rounds to Inf (or NaN for E4M3FN) as the exact value would.
 [[nodiscard]] constexpr float round_to_odd_f32(double d) noexcept {
     // Out-of-range static_cast<float>(double) is Inf under IEEE 754 (GCC, Clang, MSVC all implement it).
-    const float nearest = static_cast<float>(d);
-    const std::uint32_t bits = std::bit_cast<std::uint32_t>(nearest);
+    const auto nearest = static_cast<float>(d);
+    const auto bits = std::bit_cast<std::uint32_t>(nearest);
     const double back = nearest;
     constexpr std::uint64_t magnitude_mask = 0x7FFF'FFFF'FFFF'FFFFu;
-    const double abs_back = std::bit_cast<double>(std::bit_cast<std::uint64_t>(back) & magnitude_mask);
-    const double abs_d = std::bit_cast<double>(std::bit_cast<std::uint64_t>(d) & magnitude_mask);
+    const auto abs_back = std::bit_cast<double>(std::bit_cast<std::uint64_t>(back) & magnitude_mask);
+    const auto abs_d = std::bit_cast<double>(std::bit_cast<std::uint64_t>(d) & magnitude_mask);
     const bool away = abs_back > abs_d;  // rounded away from zero (false for NaN)
     const std::uint32_t truncated = bits - static_cast<std::uint32_t>(away);  // finite or Inf: one step
     const bool inexact = static_cast<double>(std::bit_cast<float>(truncated)) != d;
@@ -65,7 +65,7 @@ template <std::integral I, std::floating_point F>
     using limits = std::numeric_limits<I>;
     // Both bounds are powers of two (or 0), exactly representable in F: lo = min, hi = max + 1.
     constexpr F lo = static_cast<F>(limits::min());
-    constexpr F hi = static_cast<F>(limits::max() / 2 + 1) * F{2};
+    constexpr F hi = F{2} * static_cast<F>(I{1} << (limits::digits - 1));
     if (!(x == x)) return I{0};
     if (x >= hi) return limits::max();
     if (x <= lo) return limits::min();
@@ -141,8 +141,9 @@ inline void convert_bytes_typed(const std::byte* in, std::byte* out, std::size_t
 template <element From, element To>
 void convert(std::span<const From> in, std::span<To> out) {
     if (in.size() != out.size()) {
-        throw invalid_argument{fmt::format("blend::convert: input has {} elements but output has {} ({} → {})",
-                                           in.size(), out.size(), name(dtype_of<From>), name(dtype_of<To>))};
+        throw invalid_argument{
+            fmt::format("blend::convert: input has {} elements but output has {} ({} → {})", in.size(),
+                        out.size(), name(dtype_of<From>), name(dtype_of<To>))};
     }
     if constexpr (std::is_same_v<std::remove_cv_t<From>, To>) {
         if (static_cast<const void*>(in.data()) != static_cast<const void*>(out.data()) && !in.empty()) {

@@ -41,7 +41,7 @@ namespace detail {
     const std::uint32_t sign = (x & 0x80u) << 24;
     const std::uint32_t magnitude = x & 0x7Fu;
     const std::uint32_t normal = (magnitude << 20) + (120u << 23);
-    const std::uint32_t subnormal =
+    const auto subnormal =
         std::bit_cast<std::uint32_t>(static_cast<float>(static_cast<std::int32_t>(magnitude)) * 0x1p-9f);
     const std::uint32_t normal_or_nan = magnitude == 0x7Fu ? 0x7FF00000u : normal;
     const std::uint32_t is_subnormal = 0u - static_cast<std::uint32_t>(magnitude < 0x08u);  // see half.hpp
@@ -57,8 +57,8 @@ namespace detail {
 [[nodiscard]] constexpr std::uint8_t f32_bits_to_f8_e4m3_bits(std::uint32_t x) noexcept {
     const std::uint32_t sign = (x >> 24) & 0x80u;
     const std::uint32_t a = x & 0x7FFFFFFFu;
-    const float tiny = std::bit_cast<float>(std::min(a, 0x3C800000u));
-    const std::uint32_t subnormal = std::bit_cast<std::uint32_t>(tiny + 0x1p14f) - (141u << 23);
+    const auto tiny = std::bit_cast<float>(std::min(a, 0x3C800000u));
+    const auto subnormal = std::bit_cast<std::uint32_t>(tiny + 0x1p14f) - (141u << 23);
     const std::uint32_t normal = (a - (120u << 23) + 0x7FFFFu + ((a >> 20) & 1u)) >> 20;
     const std::uint32_t normal_or_nan = a < 0x43F00000u ? normal : 0x7Fu;
     const std::uint32_t is_subnormal = 0u - static_cast<std::uint32_t>(a < 0x3C800000u);  // mask blend
@@ -79,8 +79,8 @@ namespace detail {
 [[nodiscard]] constexpr std::uint8_t f32_bits_to_f8_e5m2_bits(std::uint32_t x) noexcept {
     const std::uint32_t sign = (x >> 24) & 0x80u;
     const std::uint32_t a = x & 0x7FFFFFFFu;
-    const float tiny = std::bit_cast<float>(std::min(a, 0x38800000u));
-    const std::uint32_t subnormal = std::bit_cast<std::uint32_t>(tiny + 0x1p7f) - (134u << 23);
+    const auto tiny = std::bit_cast<float>(std::min(a, 0x38800000u));
+    const auto subnormal = std::bit_cast<std::uint32_t>(tiny + 0x1p7f) - (134u << 23);
     const std::uint32_t normal = (a - (112u << 23) + 0xFFFFFu + ((a >> 21) & 1u)) >> 21;
     const std::uint32_t big = a > 0x7F800000u ? 0x7Fu : 0x7Cu;
     const std::uint32_t normal_or_big = a < 0x47800000u ? normal : big;

@@ -41,7 +41,7 @@ namespace detail {
     const std::uint32_t quiet = magnitude > 0x7C00u ? 0x00400000u : 0u;
     const std::uint32_t normal_or_special = (shifted + exp_adjust) | quiet;
     // m · 2^-24 is exact: m < 2^10 converts exactly and the product is a normal float.
-    const std::uint32_t subnormal =
+    const auto subnormal =
         std::bit_cast<std::uint32_t>(static_cast<float>(static_cast<std::int32_t>(magnitude)) * 0x1p-24f);
     // A mask blend, not ?: — GCC sinks a float multiply under ?: into a branch it then cannot if-convert
     // (-ftrapping-math), which blocks vectorization.
@@ -61,8 +61,8 @@ namespace detail {
     const std::uint32_t sign = (x >> 16) & 0x8000u;
     const std::uint32_t a = x & 0x7FFFFFFFu;
     // Clamp before the float add so it never sees Inf/NaN (keeps constant evaluation NaN-free).
-    const float tiny = std::bit_cast<float>(std::min(a, 0x38800000u));
-    const std::uint32_t subnormal = std::bit_cast<std::uint32_t>(tiny + 0.5f) - 0x3F000000u;
+    const auto tiny = std::bit_cast<float>(std::min(a, 0x38800000u));
+    const auto subnormal = std::bit_cast<std::uint32_t>(tiny + 0.5f) - 0x3F000000u;
     const std::uint32_t rebiased = a - (112u << 23);  // wraps for small a; unused then
     const std::uint32_t rounded = (rebiased + 0x0FFFu + ((rebiased >> 13) & 1u)) >> 13;
     const std::uint32_t normal = std::min(rounded, 0x7C00u);
@@ -106,7 +106,8 @@ struct f16 {
 
     f16() = default;
     /// Rounds `x` to nearest even (see `to_f16`).
-    constexpr explicit f16(float x) noexcept : bits{detail::f32_bits_to_f16_bits(std::bit_cast<std::uint32_t>(x))} {}
+    constexpr explicit f16(float x) noexcept
+        : bits{detail::f32_bits_to_f16_bits(std::bit_cast<std::uint32_t>(x))} {}
     /// The value with encoding `b`.
     [[nodiscard]] static constexpr f16 from_bits(std::uint16_t b) noexcept {
         f16 h;

@@ -4,4 +4,5 @@
 /// is the separate `blend::config` target with its own umbrella.)
 #include <blend/core.hpp>
 #include <blend/ensemble.hpp>
+#include <blend/io.hpp>
 #include <blend/merge.hpp>

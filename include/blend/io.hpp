@@ -1,0 +1,10 @@
+#pragma once
+/// @file blend/io.hpp
+/// Umbrella for the file-format layer: safetensors (memory-mapped reading, streaming sharded atomic
+/// writing) and `.npy`.
+#include <blend/io/atomic_file.hpp>
+#include <blend/io/mapped_file.hpp>
+#include <blend/io/npy.hpp>
+#include <blend/io/safetensors_header.hpp>
+#include <blend/io/safetensors_reader.hpp>
+#include <blend/io/safetensors_writer.hpp>

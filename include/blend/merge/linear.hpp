@@ -14,6 +14,7 @@
 #include <blend/core/concepts.hpp>
 #include <blend/core/error.hpp>
 #include <blend/core/tensor_view.hpp>
+#include <blend/merge/detail/typed.hpp>
 #include <blend/merge/detail/weighted_sum.hpp>
 
 #include <fmt/format.h>
@@ -75,13 +76,9 @@ inline void linear_into(std::span<const any_tensor_view> inputs, const any_mutab
 template <std::ranges::random_access_range R>
     requires tensor<std::ranges::range_value_t<R>>
 [[nodiscard]] auto linear(const R& inputs, const linear_options& options = {}) {
-    using E = tensor_value_t<std::ranges::range_value_t<R>>;
-    if (std::ranges::empty(inputs)) throw invalid_argument{"linear: no input tensors"};
-    std::vector<any_tensor_view> views;
-    for (const auto& input : inputs) views.push_back(any_tensor_view::of(input));
-    auto result = xt::xarray<E>::from_shape(views.front().shape);
-    linear_into(views, any_mutable_tensor_view::of(result), options);
-    return result;
+    return detail::run_typed("linear", inputs, [&](std::span<const any_tensor_view> views, const any_mutable_tensor_view& out) {
+        linear_into(views, out, options);
+    });
 }
 
 }  // namespace blend::merge

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -271,6 +272,13 @@ TEST_CASE("model_reader opens a file, or a directory holding model.safetensors",
         CHECK(error_of([&] { (void)model.view("c"); }) ==
               fmt::format("{}: tensor 'c': no such tensor in the model", ref.string()));
     }
+    // Movable (readers live in vectors): entries and views survive the move.
+    STATIC_REQUIRE(std::is_nothrow_move_constructible_v<model_reader>);
+    model_reader first(dir.path);
+    const tensor_entry* a = first.find("a");
+    const model_reader moved = std::move(first);
+    CHECK(moved.find("a") == a);
+    CHECK(values(moved.view("a")) == std::vector<double>{7, 7});
     // model.safetensors wins over an index (as in transformers), even a broken one.
     write(dir / "model.safetensors.index.json", from_hex({'x'}));
     CHECK(model_reader(dir.path).tensor_names().size() == 2);

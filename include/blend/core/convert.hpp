@@ -118,10 +118,20 @@ inline void convert_kernel(const From* __restrict in, To* __restrict out, std::s
 /// Elements per chunk of `convert_bytes` (stack buffers of at most 2 · 256 · 8 bytes).
 inline constexpr std::size_t convert_chunk = 256;
 
-/// `convert_kernel` over possibly misaligned bytes: each chunk is copied into aligned buffers with
-/// `std::memcpy` (bool bytes normalized: any nonzero byte reads as true), converted, and copied out.
+/// `convert_kernel` over possibly misaligned bytes. When both buffers are aligned for their types (the
+/// usual case: safetensors data starts 8-aligned and tensors of one dtype follow each other) and the
+/// source is not bool, the kernel runs on them directly — one pass over memory. Otherwise each chunk is
+/// copied into aligned buffers with `std::memcpy` (bool bytes normalized: any nonzero byte reads as
+/// true), converted, and copied out.
 template <element To, element From>
 inline void convert_bytes_typed(const std::byte* in, std::byte* out, std::size_t count) noexcept {
+    if constexpr (!std::is_same_v<From, bool>) {
+        if (reinterpret_cast<std::uintptr_t>(in) % alignof(From) == 0 &&
+            reinterpret_cast<std::uintptr_t>(out) % alignof(To) == 0) {
+            convert_kernel<To, From>(reinterpret_cast<const From*>(in), reinterpret_cast<To*>(out), count);
+            return;
+        }
+    }
     From src[convert_chunk];
     To dst[convert_chunk];
     for (std::size_t done = 0; done < count; done += convert_chunk) {
@@ -168,7 +178,7 @@ void convert(std::span<From> in, std::span<To> out) {
 /// Converts `count` elements of dtype `from` at `in` into dtype `to` at `out`, with the same element
 /// rules as `convert`. `in` and `out` need no alignment: they are only accessed with `std::memcpy`, in
 /// chunks of 256 elements copied to and from aligned stack buffers around the same `convert_kernel` the
-/// typed `convert` runs. A BOOL byte other than 0 reads as true. The byte ranges must not overlap, except
+/// typed `convert` runs (directly on the buffers when both are aligned). A BOOL byte other than 0 reads as true. The byte ranges must not overlap, except
 /// that `in == out` with `from == to` is allowed (a no-op but for bool, which is normalized to 0/1). Null
 /// pointers are allowed when `count == 0`. Dispatch: two nested `visit_dtype` calls pick the typed loop.
 inline void convert_bytes(dtype from, const std::byte* in, dtype to, std::byte* out, std::size_t count) {

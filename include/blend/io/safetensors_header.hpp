@@ -31,7 +31,7 @@
 ///      (`MetadataIncompleteBuffer`: last end + 8 + N must equal the file size), and a file without
 ///      tensors must have an empty data section.
 ///
-/// Differences from the Rust reference (safetensors 0.5/0.6, `tensor.rs`), all deliberate:
+/// Differences from the Rust reference (`safetensors/src/tensor.rs`, 0.4 to 0.8-dev), all deliberate:
 ///   - it accepts leading JSON whitespace before `{`; blend follows the README's MUST (rule 4);
 ///   - it ignores unknown keys in a tensor entry (serde's default); blend rejects them (rule 7);
 ///   - it keeps the last of duplicate keys (serde's HashMap); blend rejects them (rule 5, as the README

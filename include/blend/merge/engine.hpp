@@ -144,6 +144,46 @@ private:
     std::condition_variable freed_;
 };
 
+/// Output buffers reused across the tasks of one run (freed when the run ends): allocating a fresh
+/// large block per tensor would fault in and zero new pages every time.
+class buffer_pool {
+public:
+    /// A buffer of at least `bytes` bytes, returned to the pool when the lease ends.
+    class lease {
+    public:
+        lease(buffer_pool& pool, std::size_t bytes) : pool_{pool}, buffer_{pool.take()} {
+            if (buffer_.size() < bytes) buffer_.resize(bytes);
+        }
+        ~lease() { pool_.give_back(std::move(buffer_)); }
+        lease(const lease&) = delete;
+        lease& operator=(const lease&) = delete;
+        std::vector<std::byte>* operator->() noexcept { return &buffer_; }
+
+    private:
+        buffer_pool& pool_;
+        std::vector<std::byte> buffer_;
+    };
+
+private:
+    std::vector<std::byte> take() {
+        const std::lock_guard lock{mutex_};
+        if (free_.empty()) return {};
+        std::vector<std::byte> buffer = std::move(free_.back());
+        free_.pop_back();
+        return buffer;
+    }
+    void give_back(std::vector<std::byte> buffer) noexcept {
+        const std::lock_guard lock{mutex_};
+        try {
+            free_.push_back(std::move(buffer));
+        } catch (...) {  // out of memory growing the free list: drop the buffer
+        }
+    }
+
+    std::mutex mutex_;
+    std::vector<std::vector<std::byte>> free_;
+};
+
 /// Input bytes of a task (what its mapped pages cost while it runs).
 [[nodiscard]] inline std::uint64_t input_bytes(std::span<const io::model_reader* const> models, const tensor_task& task) {
     std::uint64_t total = 0;
@@ -184,6 +224,7 @@ inline void run_plan(std::span<const io::model_reader* const> models, const merg
     }
     detail::byte_budget budget{options.memory_budget != 0 ? options.memory_budget : 3 * largest};
     std::mutex progress_mutex;
+    detail::buffer_pool buffers;
 
     parallel_for(count, 1, [&](std::size_t begin, std::size_t end) {
         for (std::size_t k = begin; k < end; ++k) {
@@ -199,9 +240,10 @@ inline void run_plan(std::span<const io::model_reader* const> models, const merg
             inputs.reserve(task.inputs.size());
             for (const auto& source : task.inputs) inputs.push_back(models[source.model]->view(source.tensor));
             const std::size_t out_bytes = shape_size(task.shape) * size_of(task.type);
-            const std::unique_ptr<std::byte[]> buffer{new std::byte[out_bytes == 0 ? 1 : out_bytes]};
-            task.produce(inputs, any_mutable_tensor_view{task.type, task.shape, std::span<std::byte>(buffer.get(), out_bytes)});
-            writer.write(k, std::span<const std::byte>(buffer.get(), out_bytes));
+            detail::buffer_pool::lease buffer{buffers, out_bytes};
+            const std::span<std::byte> output(buffer->data(), out_bytes);
+            task.produce(inputs, any_mutable_tensor_view{task.type, task.shape, output});
+            writer.write(k, std::span<const std::byte>(output));
             for (const auto& source : task.inputs) models[source.model]->release(source.tensor);
 
             if (options.on_progress) {

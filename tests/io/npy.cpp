@@ -3,6 +3,7 @@
 #include <blend/io/npy.hpp>
 
 #include "support/catch.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -20,6 +21,9 @@
 #include <unistd.h>
 
 namespace {
+
+using blend::test::directory_entries;
+using blend::test::scratch_dir;
 
 namespace fs = std::filesystem;
 using blend::dtype;
@@ -53,24 +57,6 @@ std::vector<std::byte> arange_bytes(std::size_t n) {
     return bytes_of(v);
 }
 
-/// A fresh, empty directory for one test's outputs.
-struct scratch_dir {
-    fs::path path;
-    explicit scratch_dir(const std::string& name)
-        : path{fs::temp_directory_path() / ("blend-npy-test-" + std::to_string(::getpid()) + "-" + name)} {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~scratch_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    [[nodiscard]] std::vector<std::string> entries() const {
-        std::vector<std::string> out;
-        for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
-        return out;
-    }
-};
 
 bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 bool contains(const std::string& text, const std::string& part) {
@@ -296,7 +282,7 @@ TEST_CASE("write_npy writes exactly the bytes numpy's np.save writes", "[io][npy
         blend::io::write_npy(copy, blend::io::read_npy(original).view());
         CHECK(file_bytes(copy) == file_bytes(original));
     }
-    CHECK(dir.entries().size() == names.size());  // no temporary file left behind
+    CHECK(directory_entries(dir.path).size() == names.size());  // no temporary file left behind
 }
 
 TEST_CASE("write_npy then read_npy round-trips every numpy dtype and shape", "[io][npy]") {
@@ -317,7 +303,7 @@ TEST_CASE("write_npy then read_npy round-trips every numpy dtype and shape", "[i
             CHECK(back.data == data);
         }
     }
-    CHECK(dir.entries() == std::vector<std::string>{"a.npy"});
+    CHECK(directory_entries(dir.path) == std::vector<std::string>{"a.npy"});
 }
 
 TEST_CASE("write_npy takes any blend tensor", "[io][npy]") {
@@ -356,7 +342,7 @@ TEST_CASE("write_npy replaces an existing file and leaves nothing behind on erro
         blend::invalid_argument);
     CHECK_THROWS_AS(blend::io::write_npy(dir.path / "no-such-dir" / "x.npy", xt::xtensor<float, 1>{1.0f}),
                     blend::io_error);
-    CHECK(dir.entries() == std::vector<std::string>{"p.npy"});
+    CHECK(directory_entries(dir.path) == std::vector<std::string>{"p.npy"});
 }
 
 TEST_CASE("parse_npy accepts 64 dimensions and rejects 65", "[io][npy]") {

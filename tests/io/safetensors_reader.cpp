@@ -1,11 +1,11 @@
-// Tests for blend/io/safetensors_reader.hpp (and blend/io/mapped_file.hpp, which it is built on):
+// Tests for blend/io/safetensors_reader.hpp:
 // hand-built files in a temporary directory, every dtype, scalars, zero-size and unaligned tensors,
-// page release, and model references (single file, directories, sharded with an index).
+// and model references (single file, directories, sharded with an index).
 #include <blend/core/convert.hpp>
-#include <blend/io/mapped_file.hpp>
 #include <blend/io/safetensors_reader.hpp>
 
 #include "support/catch.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <unistd.h>
 
@@ -26,24 +26,8 @@ using blend::io::model_reader;
 using blend::io::safetensors_file;
 using blend::io::tensor_entry;
 using bytes = std::vector<std::byte>;
+using temp_dir = blend::test::scratch_dir;
 
-/// A fresh directory under the system's temporary directory, removed with its content at scope exit.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() / fmt::format("blend-st-test-{}-{}", ::getpid(), counter++);
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~temp_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 bytes from_hex(std::initializer_list<int> values) {
     bytes out;
@@ -96,14 +80,6 @@ std::string error_of(auto&& f) {
         return e.what();
     }
     return "(no error)";
-}
-
-/// Resident pages of the process, from /proc/self/statm (includes mapped file pages).
-std::size_t resident_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    std::size_t total = 0, resident = 0;
-    statm >> total >> resident;
-    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace
@@ -220,35 +196,6 @@ TEST_CASE("safetensors_file rejects every file of the malformed corpus, naming i
         ++count;
     }
     CHECK(count >= 30);
-}
-
-TEST_CASE("mapped_file maps empty files and releases pages from RSS", "[io][safetensors]") {
-    temp_dir dir;
-    write(dir / "empty", {});
-    const blend::io::mapped_file empty(dir / "empty");
-    CHECK(empty.bytes().empty());
-    empty.release(0, 100);
-    empty.advise_willneed(0, 100);
-
-    const std::size_t size = 32u << 20;
-    write(dir / "big", bytes(size, std::byte{1}));
-    blend::io::mapped_file big(dir / "big");
-    big.advise_sequential();
-    const std::size_t before = resident_bytes();
-    unsigned sum = 0;
-    const long page = ::sysconf(_SC_PAGESIZE);
-    for (std::size_t i = 0; i < size; i += static_cast<std::size_t>(page))
-        sum += static_cast<unsigned>(big.bytes()[i]);
-    CHECK(sum == size / static_cast<std::size_t>(page));
-    const std::size_t touched = resident_bytes();
-    CHECK(touched >= before + size / 2);
-    big.release(1, size - 1);  // the first page is shared with byte 0: kept
-    const std::size_t released = resident_bytes();
-    CHECK(released + size / 2 <= touched);
-    CHECK(big.bytes()[size - 1] == std::byte{1});  // still readable
-    blend::io::mapped_file moved = std::move(big);
-    CHECK(moved.size() == size);
-    CHECK(big.bytes().empty());
 }
 
 TEST_CASE("model_reader opens a file, or a directory holding model.safetensors", "[io][safetensors]") {

@@ -9,6 +9,7 @@
 
 #include "io/safetensors_patterns.hpp"
 #include "support/catch.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -35,6 +36,8 @@ using blend::dtype;
 using blend::io::safetensors_writer;
 using blend::io::tensor_spec;
 using blend_test::named_tensor;
+using blend::test::directory_entries;
+using blend::test::scratch_dir;
 
 const fs::path fixtures = fs::path{__FILE__}.parent_path() / "data" / "safetensors" / "python";
 
@@ -44,30 +47,7 @@ std::string slurp(const fs::path& path) {
     return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
-/// A fresh directory under the system's temporary directory, removed with everything in it.
-struct scratch_dir {
-    fs::path path;
-    scratch_dir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() / ("blend-stw-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~scratch_dir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    scratch_dir(const scratch_dir&) = delete;
-    scratch_dir& operator=(const scratch_dir&) = delete;
-};
 
-/// Names of the entries of `dir`, sorted.
-std::vector<std::string> entries(const fs::path& dir) {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator{dir}) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
 
 /// The message of the blend::error `f` throws ("" when it throws none).
 template <class F>
@@ -138,7 +118,7 @@ TEST_CASE("safetensors_writer: every dtype, a scalar and a zero-size tensor roun
     CHECK(w.index_path().empty());
     write_all(w, tensors);
     CHECK(w.commit() == std::vector<fs::path>{dir.path / "all.safetensors"});
-    CHECK(entries(dir.path) == std::vector<std::string>{"all.safetensors"});
+    CHECK(directory_entries(dir.path) == std::vector<std::string>{"all.safetensors"});
 
     const blend::io::safetensors_file file{dir.path / "all.safetensors"};
     CHECK(file.data_offset() % 8 == 0);
@@ -255,8 +235,8 @@ TEST_CASE("safetensors_writer: a sharded model equals huggingface_hub's split an
     const auto paths = w.commit();
     CHECK(paths.size() == 5);
     CHECK(paths.back() == dir.path / "model.safetensors.index.json");
-    const auto names = entries(dir.path);
-    CHECK(names == entries(fixtures / "sharded"));
+    const auto names = directory_entries(dir.path);
+    CHECK(names == directory_entries(fixtures / "sharded"));
     for (const auto& name : names) {
         INFO(name);
         CHECK(compare_files(dir.path / name, fixtures / "sharded" / name) == "");
@@ -278,7 +258,7 @@ TEST_CASE("safetensors_writer: shards start when a tensor would pass the limit; 
         w.write(0, std::vector<std::byte>(100));
         w.write(1, std::vector<std::byte>(100));
         CHECK(w.commit() == std::vector<fs::path>{dir.path / "model.safetensors"});
-        CHECK(entries(dir.path) == std::vector<std::string>{"model.safetensors"});
+        CHECK(directory_entries(dir.path) == std::vector<std::string>{"model.safetensors"});
     }
     SECTION("sizes 40 40 40 200 40 0 with a limit of 100") {
         const std::vector<tensor_spec> specs{f32("x.a", 10), f32("x.b", 10), f32("x.c", 10), f32("big", 50), f32("y", 10), f32("zero", 0)};
@@ -289,7 +269,7 @@ TEST_CASE("safetensors_writer: shards start when a tensor would pass the limit; 
         CHECK(w.total_bytes() == 360);
         for (std::size_t i = 0; i < specs.size(); ++i) w.write(i, std::vector<std::byte>(specs[i].byte_size(), std::byte{7}));
         w.commit();
-        CHECK(entries(dir.path / "out") ==
+        CHECK(directory_entries(dir.path / "out") ==
               std::vector<std::string>{"model-00001-of-00004.safetensors", "model-00002-of-00004.safetensors",
                                        "model-00003-of-00004.safetensors", "model-00004-of-00004.safetensors",
                                        "model.safetensors.index.json"});
@@ -344,10 +324,10 @@ TEST_CASE("safetensors_writer: any write order, from any thread, gives the same 
     run(dir.path / "forward", 0);
     run(dir.path / "reverse", 1);
     run(dir.path / "threads", 2);
-    const auto names = entries(dir.path / "forward");
+    const auto names = directory_entries(dir.path / "forward");
     CHECK(names.size() == 4);  // 3 shards + index
     for (const char* other : {"reverse", "threads"}) {
-        REQUIRE(entries(dir.path / other) == names);
+        REQUIRE(directory_entries(dir.path / other) == names);
         for (const auto& name : names) CHECK(compare_files(dir.path / other / name, dir.path / "forward" / name) == "");
     }
 }
@@ -359,30 +339,30 @@ TEST_CASE("safetensors_writer: nothing appears under a final name unless committ
     SECTION("an exception before commit") {
         try {
             auto w = safetensors_writer::to_directory(dir.path, specs, {.shard_size = 1000});
-            CHECK(entries(dir.path).size() == 4);  // the four .blend-tmp- shards
-            for (const auto& name : entries(dir.path)) CHECK(name.rfind(".blend-tmp-model-0000", 0) == 0);
+            CHECK(directory_entries(dir.path).size() == 4);  // the four .blend-tmp- shards
+            for (const auto& name : directory_entries(dir.path)) CHECK(name.rfind(".blend-tmp-model-0000", 0) == 0);
             w.write(0, model[0].bytes);
             throw std::runtime_error{"merge failed"};
         } catch (const std::runtime_error&) {
         }
-        CHECK(entries(dir.path).empty());
+        CHECK(directory_entries(dir.path).empty());
     }
     SECTION("destruction after every write but without commit") {
         {
             auto w = safetensors_writer::to_directory(dir.path, specs);
             write_all(w, model);
         }
-        CHECK(entries(dir.path).empty());
+        CHECK(directory_entries(dir.path).empty());
     }
     SECTION("commit_shards without the index") {
         {
             auto w = safetensors_writer::to_directory(dir.path, specs, {.shard_size = 1000});
             write_all(w, model);
             w.commit_shards();
-            CHECK(entries(dir.path).size() == 4);  // shards in place, index pending
+            CHECK(directory_entries(dir.path).size() == 4);  // shards in place, index pending
             CHECK(!fs::exists(dir.path / "model.safetensors.index.json"));
         }
-        CHECK(entries(dir.path).empty());
+        CHECK(directory_entries(dir.path).empty());
     }
     SECTION("commit with a missing tensor throws naming it") {
         {
@@ -395,7 +375,7 @@ TEST_CASE("safetensors_writer: nothing appears under a final name unless committ
             CHECK(contains(message, "2 of 11 tensors not written: model.layers.0.mlp.down_proj.weight, model.layers.1.mlp.down_proj.weight"));
             CHECK_THROWS_AS(w.commit(), blend::io_error);
         }
-        CHECK(entries(dir.path).empty());
+        CHECK(directory_entries(dir.path).empty());
     }
     SECTION("write_safetensors commits only complete files") {
         std::vector<float> data{1, 2, 3, 4, 5, 6};
@@ -403,7 +383,7 @@ TEST_CASE("safetensors_writer: nothing appears under a final name unless committ
         dict.emplace("w", blend::tensor_view<const float>{data, {2, 3}});
         dict.emplace("b", blend::tensor_view<const float>{std::span{data}.first(2), {2}});
         blend::io::write_safetensors(dir.path / "d.safetensors", dict);
-        CHECK(entries(dir.path) == std::vector<std::string>{"d.safetensors"});
+        CHECK(directory_entries(dir.path) == std::vector<std::string>{"d.safetensors"});
         const blend::io::safetensors_file file{dir.path / "d.safetensors"};
         REQUIRE(file.tensors().size() == 2);
         CHECK(file.tensors()[0].name == "b");  // the map's iteration order
@@ -425,7 +405,7 @@ TEST_CASE("safetensors_writer: bad specs and bad writes are rejected, naming the
     CHECK(contains(make({f32("__metadata__", 1)}), "'__metadata__' (spec 0): the name is reserved"));
     CHECK(contains(make({tensor_spec{"huge", dtype::f64, {1ull << 40, 1ull << 40}}}), "tensor 'huge' (spec 0): shape"));
     CHECK(contains(make({f32("bad\xff", 1)}), "not valid UTF-8"));
-    CHECK(entries(dir.path).empty());  // nothing created
+    CHECK(directory_entries(dir.path).empty());  // nothing created
 
     auto w = safetensors_writer::to_file(dir.path / "x.safetensors", {f32("a", 2), f32("b", 1)});
     CHECK(contains(error_of([&] { w.write(0, std::vector<std::byte>(7)); }), "tensor 'a' (F32 [2]) takes 8 bytes, got 7"));
@@ -438,7 +418,7 @@ TEST_CASE("safetensors_writer: bad specs and bad writes are rejected, naming the
     CHECK_THROWS_AS(w.write(0, std::as_bytes(std::span{two})), blend::invalid_argument);
     w.write(1, std::as_bytes(std::span{two}.first(1)));
     w.commit();
-    CHECK(entries(dir.path) == std::vector<std::string>{"x.safetensors"});
+    CHECK(directory_entries(dir.path) == std::vector<std::string>{"x.safetensors"});
 }
 
 TEST_CASE("safetensors_writer: an empty model is one file with an empty header", "[io][safetensors]") {

@@ -9,6 +9,7 @@
 #include <blend/merge/linear.hpp>
 
 #include "support/catch.hpp"
+#include "support/scratch_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -21,16 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using model = std::map<std::string, xt::xarray<blend::bf16>>;
+using blend::test::directory_entries;
+using blend::test::scratch_dir;
 
-/// A scratch directory removed at the end of the test.
-struct scratch_dir {
-    fs::path path;
-    explicit scratch_dir(const std::string& name) : path{fs::temp_directory_path() / ("blend-engine-" + name)} {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~scratch_dir() { fs::remove_all(path); }
-};
 
 xt::xarray<blend::bf16> random_bf16(const blend::shape_type& shape, std::uint64_t key) {
     const blend::random_stream rng{11, key};
@@ -51,12 +45,6 @@ std::string read_bytes(const fs::path& p) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::vector<fs::path> files_in(const fs::path& dir) {
-    std::vector<fs::path> out;
-    for (const auto& entry : fs::directory_iterator(dir)) out.push_back(entry.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 blend::merge::tensor_function linear_with(std::vector<double> weights) {
     return [weights = std::move(weights)](std::span<const blend::any_tensor_view> inputs,
@@ -119,7 +107,7 @@ TEST_CASE("the streamed output is byte-identical for any thread count, budget an
     CHECK(read_bytes(dir.path / "two" / "model.safetensors") == reference);
     CHECK(read_bytes(dir.path / "tight" / "model.safetensors") == reference);
     // float32 output: embed 40960 B, up_proj 2560 B, norm 64 B → the first tensor fills shard 1.
-    CHECK(files_in(dir.path / "sharded") == std::vector<fs::path>{"model-00001-of-00002.safetensors",
+    CHECK(directory_entries(dir.path / "sharded") == std::vector<std::string>{"model-00001-of-00002.safetensors",
                                                                   "model-00002-of-00002.safetensors",
                                                                   "model.safetensors.index.json"});
     const blend::io::model_reader sharded{dir.path / "sharded"};
@@ -158,7 +146,7 @@ TEST_CASE("a failing tensor function leaves no file under a final name and no te
     auto plan = blend::merge::plan_per_tensor(inputs, linear_with({1.0}));
     plan.tasks[1].produce = [](auto, const auto&) { throw blend::invalid_argument{"boom: tensor 1"}; };
     CHECK_THROWS_WITH(blend::merge::merge_to_directory(inputs, plan, dir.path / "out"), "boom: tensor 1");
-    CHECK(files_in(dir.path / "out").empty());
+    CHECK(directory_entries(dir.path / "out").empty());
 }
 
 TEST_CASE("plans name the model and tensor that is missing or misshapen", "[merge][engine]") {

@@ -56,6 +56,24 @@ struct chunk {
     std::size_t offset;
 };
 
+/// Elements [begin, begin + n) of every input converted to M, in per-thread buffers reused from chunk
+/// to chunk (valid until the thread's next call). n <= chunk_elements.
+template <class M>
+[[nodiscard]] std::span<const std::span<const M>> load_chunk(std::span<const any_tensor_view> inputs, std::size_t begin,
+                                                             std::size_t n) {
+    thread_local std::vector<M> scratch;
+    thread_local std::vector<std::span<const M>> views;
+    scratch.resize(inputs.size() * chunk_elements);
+    views.clear();
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        M* values = scratch.data() + i * chunk_elements;
+        convert_bytes(inputs[i].type, inputs[i].bytes.data() + begin * size_of(inputs[i].type), dtype_of<M>,
+                      reinterpret_cast<std::byte*>(values), n);
+        views.emplace_back(values, n);
+    }
+    return views;
+}
+
 /// Calls `body(chunk<M>)` for every chunk of the output, M = float or double (see file comment), and
 /// stores the results rounded once to `out.type`. Every input must have `out`'s shape.
 template <class Body>
@@ -67,17 +85,7 @@ void elementwise(std::string_view method, std::span<const any_tensor_view> input
     auto run = [&]<class M>(std::type_identity<M>) {
         parallel_for(total, chunk_elements, [&](std::size_t begin, std::size_t end) {
             const std::size_t n = end - begin;
-            thread_local std::vector<M> scratch;
-            thread_local std::vector<std::span<const M>> views;
-            scratch.resize(inputs.size() * chunk_elements);
-            views.clear();
-            for (std::size_t i = 0; i < inputs.size(); ++i) {
-                M* values = scratch.data() + i * chunk_elements;
-                const std::size_t width = size_of(inputs[i].type);
-                convert_bytes(inputs[i].type, inputs[i].bytes.data() + begin * width, dtype_of<M>,
-                              reinterpret_cast<std::byte*>(values), n);
-                views.emplace_back(values, n);
-            }
+            const auto views = load_chunk<M>(inputs, begin, n);
             std::array<double, chunk_elements> results{};
             body(chunk<M>{views, std::span<double>(results.data(), n), begin});
             const std::size_t width = size_of(out.type);

@@ -28,17 +28,7 @@ template <class Term>
         return parallel_reduce(
             total, chunk_elements, 0.0,
             [&](std::size_t begin, std::size_t end) {
-                const std::size_t n = end - begin;
-                thread_local std::vector<M> scratch;
-                thread_local std::vector<std::span<const M>> views;
-                scratch.resize(inputs.size() * chunk_elements);
-                views.clear();
-                for (std::size_t i = 0; i < inputs.size(); ++i) {
-                    M* values = scratch.data() + i * chunk_elements;
-                    convert_bytes(inputs[i].type, inputs[i].bytes.data() + begin * size_of(inputs[i].type), dtype_of<M>,
-                                  reinterpret_cast<std::byte*>(values), n);
-                    views.emplace_back(values, n);
-                }
+                const auto views = load_chunk<M>(inputs, begin, end - begin);
                 return static_cast<double>(term(chunk<M>{views, {}, begin}));
             },
             [](double a, double b) { return a + b; });

@@ -36,6 +36,14 @@ inline constexpr std::size_t chunk_elements = 4096;
     return false;
 }
 
+/// Runs `run(std::type_identity<M>)` with M = double when merge math for these tensors runs in float64
+/// (`needs_double(inputs, out)`), else M = float: the one math-type dispatch of the cores.
+template <class Run>
+decltype(auto) with_math_type(std::span<const any_tensor_view> inputs, dtype out, Run&& run) {
+    if (needs_double(inputs, out)) return run(std::type_identity<double>{});
+    return run(std::type_identity<float>{});
+}
+
 /// Throws `shape_error` naming `method` and the input when an input's shape is not `shape`.
 inline void require_same_shapes(std::string_view method, std::span<const any_tensor_view> inputs,
                                 const shape_type& shape) {
@@ -44,6 +52,20 @@ inline void require_same_shapes(std::string_view method, std::span<const any_ten
             throw shape_error{fmt::format("{}: input {} has shape [{}], expected [{}]", method, i,
                                           fmt::join(inputs[i].shape, ", "), fmt::join(shape, ", "))};
         }
+    }
+}
+
+/// Throws `invalid_argument` unless there are between `min_inputs` and `max_inputs` inputs (the base
+/// included), naming the method.
+inline void require_input_count(std::string_view method, std::size_t count, std::size_t min_inputs,
+                                std::size_t max_inputs) {
+    if (count < min_inputs || count > max_inputs) {
+        if (min_inputs == max_inputs) {
+            throw invalid_argument{fmt::format("{}: needs exactly {} input tensors (the base first), got {}",
+                                               method, min_inputs, count)};
+        }
+        throw invalid_argument{fmt::format("{}: needs at least {} input tensors (the base first), got {}",
+                                           method, min_inputs, count)};
     }
 }
 
@@ -56,22 +78,79 @@ struct chunk {
     std::size_t offset;
 };
 
-/// Elements [begin, begin + n) of every input converted to M, in per-thread buffers reused from chunk
-/// to chunk (valid until the thread's next call). n <= chunk_elements.
+/// How a tensor splits into vectors: `outer x length x inner`, vector (o, i) being elements
+/// (o * length + k) * inner + i, k < length (see rows.hpp, the per-vector core).
+struct vector_layout {
+    std::size_t outer = 1;
+    std::size_t length = 0;
+    std::size_t inner = 1;
+    /// Number of vectors, outer * inner.
+    [[nodiscard]] std::size_t count() const noexcept { return outer * inner; }
+};
+
+/// The whole tensor as one vector of `size` elements.
+[[nodiscard]] inline vector_layout flat_layout(std::size_t size) noexcept { return {1, size, 1}; }
+
+/// Vectors along `axis` of `shape` (a 0-D tensor is one vector of one element).
+[[nodiscard]] inline vector_layout layout_along(const shape_type& shape, std::size_t axis) {
+    if (shape.empty()) return {1, 1, 1};
+    BLEND_ASSERT(axis < shape.size(), "layout_along: axis out of range");
+    vector_layout l{1, shape[axis], 1};
+    for (std::size_t d = 0; d < axis; ++d) l.outer *= shape[d];
+    for (std::size_t d = axis + 1; d < shape.size(); ++d) l.inner *= shape[d];
+    return l;
+}
+
+/// The rows of `shape`: vectors along the last axis (a 1-D tensor is one row, a 0-D tensor one row of
+/// one element).
+[[nodiscard]] inline vector_layout row_layout(const shape_type& shape) {
+    return layout_along(shape, shape.empty() ? 0 : shape.size() - 1);
+}
+
+/// Calls `segment(flat_index, block_index, count)` for the storage runs of elements k0 .. k0 + kn - 1
+/// of vectors o * inner + i0 .. + w - 1 (block index = position in the `[k * w + x]` layout).
+template <class Segment>
+void for_block_segments(const vector_layout& layout, std::size_t o, std::size_t i0, std::size_t w,
+                        std::size_t k0, std::size_t kn, Segment&& segment) {
+    const std::size_t base = (o * layout.length + k0) * layout.inner + i0;
+    if (w == layout.inner) {  // the block is contiguous in storage
+        segment(base, 0, kn * w);
+    } else {
+        for (std::size_t k = 0; k < kn; ++k) segment(base + k * layout.inner, k * w, w);
+    }
+}
+
+/// Converts the block (o, i0, w) x [k0, k0 + kn) of every input to M, in per-thread buffers reused
+/// from block to block (valid until the thread's next call).
 template <class M>
-[[nodiscard]] std::span<const std::span<const M>> load_chunk(std::span<const any_tensor_view> inputs, std::size_t begin,
-                                                             std::size_t n) {
+[[nodiscard]] std::span<const std::span<const M>> load_block(std::span<const any_tensor_view> inputs,
+                                                             const vector_layout& layout, std::size_t o,
+                                                             std::size_t i0, std::size_t w, std::size_t k0,
+                                                             std::size_t kn) {
     thread_local std::vector<M> scratch;
     thread_local std::vector<std::span<const M>> views;
-    scratch.resize(inputs.size() * chunk_elements);
+    const std::size_t n = kn * w;
+    scratch.resize(inputs.size() * n);
     views.clear();
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-        M* values = scratch.data() + i * chunk_elements;
-        convert_bytes(inputs[i].type, inputs[i].bytes.data() + begin * size_of(inputs[i].type), dtype_of<M>,
-                      reinterpret_cast<std::byte*>(values), n);
+        M* values = scratch.data() + i * n;
+        const std::size_t bytes = size_of(inputs[i].type);
+        for_block_segments(layout, o, i0, w, k0, kn,
+                           [&](std::size_t src, std::size_t dst, std::size_t count) {
+                               convert_bytes(inputs[i].type, inputs[i].bytes.data() + src * bytes,
+                                             dtype_of<M>, reinterpret_cast<std::byte*>(values + dst), count);
+                           });
         views.emplace_back(values, n);
     }
     return views;
+}
+
+/// Elements [begin, begin + n) of every input converted to M (`load_block` of the flattened tensor),
+/// valid until the thread's next call. n <= chunk_elements.
+template <class M>
+[[nodiscard]] std::span<const std::span<const M>> load_chunk(std::span<const any_tensor_view> inputs,
+                                                             std::size_t begin, std::size_t n) {
+    return load_block<M>(inputs, flat_layout(begin + n), 0, 0, 1, begin, n);
 }
 
 /// Calls `body(chunk<M>)` for every chunk of the output, M = float or double (see file comment), and
@@ -82,7 +161,7 @@ void elementwise(std::string_view method, std::span<const any_tensor_view> input
     require_same_shapes(method, inputs, out.shape);
     const std::size_t total = out.size();
     BLEND_ASSERT(out.bytes.size() == total * size_of(out.type), "output buffer size");
-    auto run = [&]<class M>(std::type_identity<M>) {
+    with_math_type(inputs, out.type, [&]<class M>(std::type_identity<M>) {
         parallel_for(total, chunk_elements, [&](std::size_t begin, std::size_t end) {
             const std::size_t n = end - begin;
             const auto views = load_chunk<M>(inputs, begin, n);
@@ -92,12 +171,7 @@ void elementwise(std::string_view method, std::span<const any_tensor_view> input
             convert_bytes(dtype::f64, reinterpret_cast<const std::byte*>(results.data()), out.type,
                           out.bytes.data() + begin * width, n);
         });
-    };
-    if (needs_double(inputs, out.type)) {
-        run(std::type_identity<double>{});
-    } else {
-        run(std::type_identity<float>{});
-    }
+    });
 }
 
 }  // namespace blend::merge::detail

@@ -1,14 +1,13 @@
 #pragma once
 /// @file blend/merge/detail/reduce.hpp
-/// The one reduction core of the merge methods: sums over all elements of runtime-typed tensors
-/// (dot products, squared norms, sums of magnitudes) in float64 accumulators (METHODS.md §1), chunked
-/// exactly like the elementwise core and combined in chunk order, so every result is bitwise identical
-/// for any thread count.
+/// Whole-tensor sums (dot products, squared norms, sums of magnitudes, several at once) in float64
+/// accumulators (METHODS.md §1): the flattened-tensor case of the per-vector reduction core
+/// `reduce_vectors` (rows.hpp). Chunked exactly like the elementwise core and combined in chunk order,
+/// so every result is bitwise identical for any thread count.
 
-#include <blend/core/convert.hpp>
-#include <blend/core/parallel.hpp>
 #include <blend/core/tensor_view.hpp>
 #include <blend/merge/detail/elementwise.hpp>
+#include <blend/merge/detail/rows.hpp>
 
 #include <array>
 #include <span>
@@ -16,24 +15,29 @@
 
 namespace blend::merge::detail {
 
-/// sum over chunks of `term(chunk<M>)`, where `term` returns the chunk's float64 partial sum and sees
-/// each input's chunk converted to the math type M (as in `elementwise`). All inputs must share one
-/// element count. Partial sums are combined left to right in chunk order.
+/// `outputs` sums over all elements of same-size `inputs` in one pass: `term(chunk<M>, sums)` adds the
+/// chunk's contributions to `sums` (a zeroed span of `outputs` doubles), seeing each input's chunk
+/// converted to the math type M (as in `elementwise`). The per-chunk partials are added left to right
+/// in chunk order.
+template <class Term>
+[[nodiscard]] std::vector<double> reduce(std::span<const any_tensor_view> inputs, std::size_t outputs,
+                                         Term&& term) {
+    BLEND_ASSERT(!inputs.empty());
+    return reduce_vectors(inputs, flat_layout(inputs.front().size()), outputs,
+                          [&]<class M>(const vector_block<M>& b, std::span<double> sums) {
+                              term(chunk<M>{b.inputs, {}, b.start}, sums);
+                          });
+}
+
+/// sum over chunks of `term(chunk<M>)`, where `term` returns the chunk's float64 partial sum: the
+/// one-output form of `reduce` (the first chunk's partial is taken as is, then the others are added).
 template <class Term>
 [[nodiscard]] double reduce(std::span<const any_tensor_view> inputs, Term&& term) {
-    BLEND_ASSERT(!inputs.empty());
-    const std::size_t total = inputs.front().size();
-    for (const auto& input : inputs) BLEND_ASSERT(input.size() == total, "reduce: element counts differ");
-    auto run = [&]<class M>(std::type_identity<M>) {
-        return parallel_reduce(
-            total, chunk_elements, 0.0,
-            [&](std::size_t begin, std::size_t end) {
-                const auto views = load_chunk<M>(inputs, begin, end - begin);
-                return static_cast<double>(term(chunk<M>{views, {}, begin}));
-            },
-            [](double a, double b) { return a + b; });
-    };
-    return needs_double(inputs, dtype::f32) ? run(std::type_identity<double>{}) : run(std::type_identity<float>{});
+    return reduce(inputs, 1,
+                  [&]<class M>(const chunk<M>& c, std::span<double> sum) {
+                      sum[0] = static_cast<double>(term(c));
+                  })
+        .front();
 }
 
 /// sum_j a[j] * b[j] in float64.

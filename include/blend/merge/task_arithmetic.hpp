@@ -21,7 +21,7 @@
 /// Math: task vectors in float32 (float64 for float64 storage), weighted sums in float64, one rounding
 /// to the output dtype. References: Ilharco et al. 2023 (task arithmetic), Yadav et al. 2023 (TIES),
 /// Yu et al. 2024 (DARE), Davari & Belilovsky 2024 (breadcrumbs), Deep et al. 2024 (DELLA); mergekit's
-/// generalized_task_arithmetic. Deliberate differences from mergekit: docs/methods/task_arithmetic.md.
+/// generalized_task_arithmetic. Deliberate differences from mergekit: docs/methods.md#task-vector-family.
 
 #include <blend/core/concepts.hpp>
 #include <blend/core/error.hpp>

@@ -9,13 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 workload=${1:-/tmp/blend-workload}
 threads=${2:-$(nproc)}
-build=${BLEND_BENCH_BUILD_DIR:-build-bench}
-
-./scripts/deps.sh
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBLEND_BUILD_BENCHMARKS=ON -DBLEND_BUILD_TESTS=OFF \
-      -DBLEND_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" --target blend-bench-merge -j "$(nproc)" >/dev/null
-[ -f "$workload/ft3/model.safetensors" ] || /usr/bin/python3 benchmarks/make_workload.py "$workload"
+. benchmarks/common.sh
 
 inputs=("$workload/base" "$workload/ft1" "$workload/ft2" "$workload/ft3")
 files=("${inputs[@]/%//model.safetensors}")

@@ -15,16 +15,13 @@ namespace blend::merge::detail {
 /// Sign election (see task_arithmetic.hpp).
 enum class gta_consensus { none, sum, count };
 
-/// The TIES sign election and masked mix shared by GTA and SCE, for `len` entries of `count` models
-/// (values v[i * len + j]): s_j = +1 if the vote (sum of v_ij for `sum`, of sign(v_ij) for `count`)
-/// is >= 0, else -1; model i agrees at j iff sign(v_ij) == s_j (zeros never agree);
-///   mixed[j] = sum over agreeing i of factor_i v_ij,   divisor[j] = sum over agreeing i of weight_i.
-/// Models outer, entries inner: every loop is branch-free and vectorizes (masks are ~random).
-inline void elect_and_mix(const double* v, std::size_t count, std::size_t len, gta_consensus mode,
-                          std::span<const double> factor, std::span<const double> weight, double* mixed, double* divisor) {
+/// The votes of the sign election for `len` entries of `count` models (values v[i * len + j]):
+/// vote_j = sum_i v_ij (`sum`) or sum_i sign(v_ij) (`count`), in a per-thread buffer valid until the
+/// thread's next call.
+[[nodiscard]] inline const std::vector<double>& tally_votes(const double* v, std::size_t count, std::size_t len,
+                                                            gta_consensus mode) {
     thread_local std::vector<double> vote;
     vote.assign(len, 0.0);
-    for (std::size_t j = 0; j < len; ++j) mixed[j] = divisor[j] = 0.0;
     for (std::size_t i = 0; i < count; ++i) {
         const double* w = v + i * len;
         if (mode == gta_consensus::count) {
@@ -33,6 +30,18 @@ inline void elect_and_mix(const double* v, std::size_t count, std::size_t len, g
             for (std::size_t j = 0; j < len; ++j) vote[j] += w[j];
         }
     }
+    return vote;
+}
+
+/// The TIES sign election and masked mix shared by GTA and SCE, for `len` entries of `count` models
+/// (values v[i * len + j]): s_j = +1 if the vote (sum of v_ij for `sum`, of sign(v_ij) for `count`)
+/// is >= 0, else -1; model i agrees at j iff sign(v_ij) == s_j (zeros never agree);
+///   mixed[j] = sum over agreeing i of factor_i v_ij,   divisor[j] = sum over agreeing i of weight_i.
+/// Models outer, entries inner: every loop is branch-free and vectorizes (masks are ~random).
+inline void elect_and_mix(const double* v, std::size_t count, std::size_t len, gta_consensus mode,
+                          std::span<const double> factor, std::span<const double> weight, double* mixed, double* divisor) {
+    const std::vector<double>& vote = tally_votes(v, count, len, mode);
+    for (std::size_t j = 0; j < len; ++j) mixed[j] = divisor[j] = 0.0;
     // s_j = +1 iff vote_j >= 0, i.e. iff the sign bit of vote_j is clear (a sum starting at +0 is
     // never -0). Model i agrees iff w has s_j's sign bit and w != 0. Integer masks on the bit patterns
     // keep the loop free of FP compares, so it vectorizes under the default -ftrapping-math.
@@ -58,17 +67,8 @@ inline void elect_and_mix(const double* v, std::size_t count, std::size_t len, g
 inline void elect_and_mix_f32(const double* v, const float* k, std::size_t count, std::size_t len, gta_consensus mode,
                               std::span<const double> weight, std::span<const std::uint32_t> sign, double* mixed,
                               double* divisor) {
-    thread_local std::vector<double> vote;
-    vote.assign(len, 0.0);
+    const std::vector<double>& vote = tally_votes(v, count, len, mode);
     for (std::size_t j = 0; j < len; ++j) mixed[j] = divisor[j] = 0.0;
-    for (std::size_t i = 0; i < count; ++i) {
-        const double* w = v + i * len;
-        if (mode == gta_consensus::count) {
-            for (std::size_t j = 0; j < len; ++j) vote[j] += static_cast<double>(w[j] > 0) - static_cast<double>(w[j] < 0);
-        } else {
-            for (std::size_t j = 0; j < len; ++j) vote[j] += w[j];
-        }
-    }
     for (std::size_t i = 0; i < count; ++i) {
         if (weight[i] == 0) continue;  // wd_i = 0 never agrees
         const double* w = v + i * len;

@@ -175,12 +175,9 @@ inline void sce_into(const any_tensor_view& base, std::span<const any_tensor_vie
 template <tensor Base, std::ranges::random_access_range R>
     requires tensor<std::ranges::range_value_t<R>>
 [[nodiscard]] auto sce(const Base& base, const R& models, const sce_options& options = {}) {
-    using E = tensor_value_t<Base>;
-    const any_tensor_view base_view = any_tensor_view::of(base);
-    const std::vector<any_tensor_view> views = detail::views_of(models);
-    auto result = xt::xarray<E>::from_shape(base_view.shape);
-    sce_into(base_view, views, any_mutable_tensor_view::of(result), options);
-    return result;
+    return detail::run_typed(base, models, [&](std::span<const any_tensor_view> views, const any_mutable_tensor_view& out) {
+        sce_into(views.front(), views.subspan(1), out, options);
+    });
 }
 
 }  // namespace blend::merge

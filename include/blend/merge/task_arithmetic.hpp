@@ -167,12 +167,9 @@ inline void task_arithmetic_into(const any_tensor_view& base, std::span<const an
 template <tensor Base, std::ranges::random_access_range R>
     requires tensor<std::ranges::range_value_t<R>>
 [[nodiscard]] auto task_arithmetic(const Base& base, const R& models, const task_arithmetic_options& options = {}) {
-    using E = tensor_value_t<Base>;
-    const any_tensor_view base_view = any_tensor_view::of(base);
-    const std::vector<any_tensor_view> views = detail::views_of(models);
-    auto result = xt::xarray<E>::from_shape(base_view.shape);
-    task_arithmetic_into(base_view, views, any_mutable_tensor_view::of(result), options);
-    return result;
+    return detail::run_typed(base, models, [&](std::span<const any_tensor_view> views, const any_mutable_tensor_view& out) {
+        task_arithmetic_into(views.front(), views.subspan(1), out, options);
+    });
 }
 
 #define BLEND_DETAIL_TASK_METHOD(fn)                                                                            \

@@ -7,6 +7,9 @@ set(BLEND_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_DATADIR}/cmake/blend"
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/blend" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(TARGETS blend EXPORT blendTargets)
+if(BLEND_WITH_CONFIG)
+  install(TARGETS blend_config EXPORT blendTargets)
+endif()
 install(EXPORT blendTargets NAMESPACE blend:: DESTINATION "${BLEND_CMAKE_INSTALL_DIR}")
 
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/blendConfig.cmake.in"

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <iterator>
 #include <map>
 #include <string>
@@ -167,4 +168,23 @@ TEST_CASE("plans name the model and tensor that is missing or misshapen", "[merg
     const blend::io::model_reader rc{dir.path / "c.safetensors"};
     std::vector<const blend::io::model_reader*> misshapen{&ra, &rc};
     CHECK_THROWS_AS(blend::merge::plan_per_tensor(misshapen, linear_with({1.0, 1.0})), blend::shape_error);
+}
+
+TEST_CASE("a NaN in a model is an io_error naming the model file, tensor and element; nothing is written",
+          "[merge][engine]") {
+    scratch_dir dir{"nan"};
+    model a = tiny_model(1);
+    model b = tiny_model(2);
+    b.at("model.layers.0.mlp.up_proj.weight").data()[77] = blend::to_bf16(std::numeric_limits<float>::infinity());
+    blend::io::write_safetensors(dir.path / "a.safetensors", a);
+    blend::io::write_safetensors(dir.path / "b.safetensors", b);
+    const blend::io::model_reader ra{dir.path / "a.safetensors"};
+    const blend::io::model_reader rb{dir.path / "b.safetensors"};
+    std::vector<const blend::io::model_reader*> inputs{&ra, &rb};
+    const auto plan = blend::merge::plan_per_tensor(inputs, linear_with({1.0, 1.0}));
+    CHECK_THROWS_AS(blend::merge::merge_to_directory(inputs, plan, dir.path / "out"), blend::io_error);
+    CHECK_THROWS_WITH(blend::merge::merge_to_directory(inputs, plan, dir.path / "out"),
+                      Catch::StartsWith((dir.path / "b.safetensors").string() +
+                                        ": tensor 'model.layers.0.mlp.up_proj.weight' holds inf at element 77"));
+    CHECK(directory_entries(dir.path / "out").empty());
 }

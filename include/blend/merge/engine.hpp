@@ -13,6 +13,7 @@
 /// On an exception nothing is committed: the writer's temporary files are removed by its destructor.
 
 #include <blend/core/error.hpp>
+#include <blend/core/finite.hpp>
 #include <blend/core/parallel.hpp>
 #include <blend/core/tensor_view.hpp>
 #include <blend/io/safetensors_reader.hpp>
@@ -198,7 +199,8 @@ private:
 
 /// Runs every task of `plan` on `models` into `writer` (built from `output_specs(plan)`), without
 /// committing it. Throws what a task throws (the lowest-indexed failing task's error), `io_error` for a
-/// missing input tensor (naming the model and tensor) and `invalid_argument` for a bad model index.
+/// missing input tensor or one holding NaN/Inf (naming the model file and tensor; METHODS.md §1) and
+/// `invalid_argument` for a bad model index.
 inline void run_plan(std::span<const io::model_reader* const> models, const merge_plan& plan,
                      io::safetensors_writer& writer, const engine_options& options = {}) {
     const std::size_t count = plan.tasks.size();
@@ -242,7 +244,16 @@ inline void run_plan(std::span<const io::model_reader* const> models, const merg
             const std::size_t out_bytes = shape_size(task.shape) * size_of(task.type);
             detail::buffer_pool::lease buffer{buffers, out_bytes};
             const std::span<std::byte> output(buffer->data(), out_bytes);
-            task.produce(inputs, any_mutable_tensor_view{task.type, task.shape, output});
+            try {
+                task.produce(inputs, any_mutable_tensor_view{task.type, task.shape, output});
+            } catch (const non_finite_input& e) {
+                if (e.input() >= task.inputs.size()) throw;
+                const tensor_source& source = task.inputs[e.input()];
+                throw io_error{fmt::format("{}: tensor '{}' holds {} at element {} (NaN and Inf inputs are not merged; "
+                                           "needed for '{}')",
+                                           models[source.model]->path().string(), source.tensor, e.value(), e.element(),
+                                           task.name)};
+            }
             writer.write(k, std::span<const std::byte>(output));
             for (const auto& source : task.inputs) models[source.model]->release(source.tensor);
 

@@ -66,9 +66,9 @@ void run_sce(const sce_options& options, std::span<const any_tensor_view> inputs
         b.resize(len);
         x.resize(len);
         tv.resize(models * len);
-        load_chunk<M>(inputs[0], begin, len, b.data());
+        load_values<M>(inputs[0], 0, begin, len, b.data());
         for (std::size_t i = 0; i < models; ++i) {
-            load_chunk<M>(inputs[1 + i], begin, len, x.data());
+            load_values<M>(inputs[1 + i], 1 + i, begin, len, x.data());
             for (std::size_t j = 0; j < len; ++j) tv[i * len + j] = static_cast<double>(static_cast<M>(x[j] - b[j]));
         }
     };

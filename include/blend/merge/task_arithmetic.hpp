@@ -140,7 +140,8 @@ namespace detail {
 /// The task-vector family on runtime-typed tensors (the streaming engine's per-tensor function):
 /// writes `out` (any dtype, the base's shape). `models` are the non-base inputs in config order (their
 /// position is the model index of the mask streams). Throws `invalid_argument` for bad parameters
-/// (naming the method and value) or NaN/Inf inputs (naming the tensor and model), `shape_error` when a
+/// (naming the method and value), `non_finite_input` for NaN/Inf inputs (input 0 is the base, 1 + i model
+/// i; the streaming engine names the file and tensor), `shape_error` when a
 /// model or `out` differs in shape from the base.
 inline void task_arithmetic_into(const any_tensor_view& base, std::span<const any_tensor_view> models,
                                  const any_mutable_tensor_view& out, const task_arithmetic_options& options = {}) {

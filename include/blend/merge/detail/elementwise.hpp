@@ -11,6 +11,7 @@
 #include <blend/core/concepts.hpp>
 #include <blend/core/convert.hpp>
 #include <blend/core/error.hpp>
+#include <blend/core/finite.hpp>
 #include <blend/core/parallel.hpp>
 #include <blend/core/tensor_view.hpp>
 
@@ -120,8 +121,18 @@ void for_block_segments(const vector_layout& layout, std::size_t o, std::size_t 
     }
 }
 
-/// Converts the block (o, i0, w) x [k0, k0 + kn) of every input to M, in per-thread buffers reused
-/// from block to block (valid until the thread's next call).
+/// Converts `len` elements of `view` (input number `input`) from flat index `begin` into M at `dst`;
+/// throws `non_finite_input` for a NaN or Inf among them (METHODS.md §1). Every kernel reads its inputs
+/// through this.
+template <class M>
+void load_values(const any_tensor_view& view, std::size_t input, std::size_t begin, std::size_t len, M* dst) {
+    const std::size_t width = size_of(view.type);
+    convert_bytes(view.type, view.bytes.data() + begin * width, dtype_of<M>, reinterpret_cast<std::byte*>(dst), len);
+    require_finite(std::span<const M>(dst, len), input, begin);
+}
+
+/// Converts the block (o, i0, w) x [k0, k0 + kn) of every input to M (`load_values`), in per-thread
+/// buffers reused from block to block (valid until the thread's next call).
 template <class M>
 [[nodiscard]] std::span<const std::span<const M>> load_block(std::span<const any_tensor_view> inputs,
                                                              const vector_layout& layout, std::size_t o,
@@ -134,12 +145,9 @@ template <class M>
     views.clear();
     for (std::size_t i = 0; i < inputs.size(); ++i) {
         M* values = scratch.data() + i * n;
-        const std::size_t bytes = size_of(inputs[i].type);
-        for_block_segments(layout, o, i0, w, k0, kn,
-                           [&](std::size_t src, std::size_t dst, std::size_t count) {
-                               convert_bytes(inputs[i].type, inputs[i].bytes.data() + src * bytes,
-                                             dtype_of<M>, reinterpret_cast<std::byte*>(values + dst), count);
-                           });
+        for_block_segments(layout, o, i0, w, k0, kn, [&](std::size_t src, std::size_t dst, std::size_t count) {
+            load_values(inputs[i], i, src, count, values + dst);
+        });
         views.emplace_back(values, n);
     }
     return views;

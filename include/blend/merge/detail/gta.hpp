@@ -23,7 +23,6 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -63,13 +62,6 @@ struct gta_config {
     double lambda = 1.0;
     std::uint64_t seed = 0;
 };
-
-/// Converts `len` elements of `view` from `begin` into M.
-template <class M>
-inline void load_chunk(const any_tensor_view& view, std::size_t begin, std::size_t len, M* dst) {
-    const std::size_t width = size_of(view.type);
-    convert_bytes(view.type, view.bytes.data() + begin * width, dtype_of<M>, reinterpret_cast<std::byte*>(dst), len);
-}
 
 /// Per-model state of one run.
 template <class M>
@@ -191,7 +183,7 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
             thread_local std::vector<M> x;
             b.resize(len);
             x.resize(len);
-            load_chunk<M>(base, begin, len, b.data());
+            load_values<M>(base, 0, begin, len, b.data());
             for (std::size_t p = 0; p < problems; ++p) {
                 const any_tensor_view& model = inputs[1 + problem_model[p]];
                 bits_type* o = dst.data() + p * len;
@@ -199,16 +191,22 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
                     if (model.type == dtype::bf16) {
                         // bf16 → float32 is a 16-bit shift: read the bits in place (the common case),
                         // the same value convert_bytes gives, without a second buffer pass.
+                        // Non-finite bf16 values are found by all_finite's carry test on the bits;
+                        // load_values then reports the first.
                         const std::byte* raw = model.bytes.data() + begin * 2;
+                        std::uint32_t carry = 0;
                         for (std::size_t j = 0; j < len; ++j) {
                             std::uint16_t h;
                             std::memcpy(&h, raw + 2 * j, 2);
-                            o[j] = magnitude_bits(std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16) - b[j]);
+                            const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
+                            carry |= (bits & 0x7f800000u) + 0x00800000u;
+                            o[j] = magnitude_bits(std::bit_cast<float>(bits) - b[j]);
                         }
+                        if ((carry & 0x80000000u) != 0) load_values<M>(model, 1 + problem_model[p], begin, len, x.data());
                         continue;
                     }
                 }
-                load_chunk<M>(model, begin, len, x.data());
+                load_values<M>(model, 1 + problem_model[p], begin, len, x.data());
                 for (std::size_t j = 0; j < len; ++j) o[j] = magnitude_bits(static_cast<M>(x[j] - b[j]));
             }
         });
@@ -236,8 +234,8 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
             std::vector<std::uint32_t> order, ranks;
             for (std::size_t r = r0; r < r1; ++r) {
                 const std::size_t first = r * row;
-                load_chunk<M>(base, first, row, b.data());
-                load_chunk<M>(inputs[1 + i], first, row, x.data());
+                load_values<M>(base, 0, first, row, b.data());
+                load_values<M>(inputs[1 + i], 1 + i, first, row, x.data());
                 for (std::size_t j = 0; j < row; ++j) bits[j] = magnitude_bits(static_cast<M>(x[j] - b[j]));
                 della_row_probabilities<bits_type>(bits, m.density, m.epsilon, p, order, ranks);
                 bernoulli_keep(s.rng, first, std::span<const double>(p), keep);
@@ -264,8 +262,8 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
                     b.resize(len);
                     x.resize(len);
                     kept.resize(len);
-                    load_chunk<M>(base, begin, len, b.data());
-                    load_chunk<M>(inputs[1 + i], begin, len, x.data());
+                    load_values<M>(base, 0, begin, len, b.data());
+                    load_values<M>(inputs[1 + i], 1 + i, begin, len, x.data());
                     kept_deltas<M>(s, x.data(), b.data(), begin, len, kept.data());
                     std::pair<double, double> part{0.0, 0.0};
                     for (std::size_t j = 0; j < len; ++j) {
@@ -292,7 +290,6 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
     double plain_divisor = 0.0;
     for (const auto& s : state) plain_divisor += s.weight;
     if (std::abs(plain_divisor) < 1e-8) plain_divisor = 1.0;
-    std::atomic<std::size_t> bad_input{std::numeric_limits<std::size_t>::max()};
     elementwise(config.method, inputs, out, [&]<class C>(const C& any_chunk) {
         // The core picks M by the same rule (needs_double) as gta_into; the other type is never called.
         if constexpr (!std::is_same_v<C, chunk<M>>) {
@@ -306,7 +303,6 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
         thread_local std::vector<M> kept;
         wd.resize(models * len);
         kept.resize(models * len);
-        std::size_t bad = std::numeric_limits<std::size_t>::max();
         for (std::size_t i = 0; i < models; ++i) {
             const M* x = c.inputs[1 + i].data();
             M* k = kept.data() + i * len;
@@ -318,17 +314,6 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
             } else {
                 for (std::size_t j = 0; j < len; ++j) w[j] = factor * static_cast<double>(k[j]);
             }
-            bool finite = true;
-            for (std::size_t j = 0; j < len; ++j) finite &= std::abs(x[j]) <= std::numeric_limits<M>::max();
-            if (!finite && bad == std::numeric_limits<std::size_t>::max()) bad = i + 1;
-        }
-        bool base_finite = true;
-        for (std::size_t j = 0; j < len; ++j) base_finite &= std::abs(b[j]) <= std::numeric_limits<M>::max();
-        if (!base_finite) bad = 0;
-        if (bad != std::numeric_limits<std::size_t>::max()) {
-            std::size_t expected = std::numeric_limits<std::size_t>::max();
-            bad_input.compare_exchange_strong(expected, bad);
-            return;
         }
         thread_local std::vector<double> mixed, divisor;
         mixed.assign(len, 0.0);
@@ -356,10 +341,6 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
         }
         }
     });
-    if (const std::size_t bad = bad_input.load(); bad != std::numeric_limits<std::size_t>::max()) {
-        throw invalid_argument{fmt::format("{}: tensor '{}': {} contains NaN or Inf", config.method, config.tensor_name,
-                                           bad == 0 ? std::string{"the base"} : fmt::format("model {}", bad - 1))};
-    }
 }
 
 /// Runs the engine: M = float64 when any tensor is float64, float32 otherwise.

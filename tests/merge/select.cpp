@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -46,18 +47,20 @@ void check_against_reference(std::uint64_t key, std::size_t n, int levels) {
     for (std::size_t i = 0; i < n; ++i) bits[i] = magnitude_bits(v[i]);
     for (const double density : {0.0, 0.001, 0.25, 0.5, 0.77, 0.999, 1.0}) {
         const std::size_t k = top_count(density, n);
-        const auto cut = select_top<B>(bits, k);
         const auto want = reference_keep(v, k);
-        std::size_t mismatches = 0;
-        std::size_t kept = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const bool got = cut.contains(bits[i], i);
-            kept += got;
-            mismatches += got != (want[i] != 0);
+        for (const std::size_t sampled_min : {sampled_select_min, std::size_t{0}}) {  // radix only / sampled first
+            const auto cut = select_top<B>(bits, k, sampled_min);
+            std::size_t mismatches = 0;
+            std::size_t kept = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                const bool got = cut.contains(bits[i], i);
+                kept += got;
+                mismatches += got != (want[i] != 0);
+            }
+            CAPTURE(n, levels, density, sizeof(M), sampled_min);
+            CHECK(kept == k);
+            CHECK(mismatches == 0);
         }
-        CAPTURE(n, levels, density, sizeof(M));
-        CHECK(kept == k);
-        CHECK(mismatches == 0);
     }
 }
 
@@ -143,4 +146,29 @@ TEST_CASE("ascending row ranks put the lower index above its equals", "[merge][s
     std::vector<std::uint32_t> order;
     ascending_ranks<std::uint32_t>(row, ranks, order);
     CHECK(ranks == std::vector<std::uint32_t>{4, 1, 3, 0, 2});
+}
+
+TEST_CASE("the sampled pass resolves continuous and mildly tied data in one pass, with the radix cut", "[merge][select]") {
+    for (const int levels : {0, 4000}) {
+        const std::size_t n = 2 * select_grain + 777;  // several chunks
+        const auto v = values<float>(10 + static_cast<std::uint64_t>(levels), n, levels);
+        std::vector<std::uint32_t> bits(n);
+        for (std::size_t i = 0; i < n; ++i) bits[i] = magnitude_bits(v[i]);
+        const std::vector<select_query> queries{{0, n / 2}, {0, n / 100}, {0, n - n / 50}};
+        std::vector<std::size_t> need;
+        for (const auto& q : queries) need.push_back(q.k);
+        std::vector<char> active(queries.size(), 1);
+        std::vector<rank_cut<std::uint32_t>> sampled(queries.size());
+        auto produce = [&](std::size_t b, std::size_t e, std::span<std::uint32_t> out) {
+            std::copy(bits.begin() + static_cast<std::ptrdiff_t>(b), bits.begin() + static_cast<std::ptrdiff_t>(e), out.begin());
+        };
+        sampled_select<std::uint32_t>(n, 1, queries, need, active, sampled, produce);
+        for (std::size_t q = 0; q < queries.size(); ++q) {
+            CAPTURE(levels, q);
+            CHECK(active[q] == 0);  // resolved by the sampled pass, not left to the radix passes
+            const auto radix = select_top<std::uint32_t>(bits, queries[q].k, std::numeric_limits<std::size_t>::max());
+            CHECK(sampled[q].t == radix.t);
+            CHECK(sampled[q].cut == radix.cut);
+        }
+    }
 }

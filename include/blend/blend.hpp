@@ -6,3 +6,4 @@
 #include <blend/ensemble.hpp>
 #include <blend/io.hpp>
 #include <blend/merge.hpp>
+#include <blend/metrics.hpp>

@@ -27,18 +27,30 @@ struct float_bits {
     static constexpr type sign = type{1} << (8 * sizeof(T) - 1);
 };
 
+/// The finiteness carry of one float's bits: OR these over many values and test the sign bit
+/// (`carries_non_finite`). A value is non-finite exactly when its exponent field is all ones; adding
+/// the lowest exponent bit then carries into the sign bit, which no finite value's does.
+template <std::floating_point T>
+[[nodiscard]] constexpr typename float_bits<T>::type finite_carry(typename float_bits<T>::type bits) noexcept {
+    return (bits & float_bits<T>::exponent) + float_bits<T>::exponent_lsb;
+}
+
+/// True when an OR of `finite_carry` values saw a non-finite value.
+template <std::floating_point T>
+[[nodiscard]] constexpr bool carries_non_finite(typename float_bits<T>::type carry) noexcept {
+    return (carry & float_bits<T>::sign) != 0;
+}
+
 }  // namespace detail
 
-/// True when no value is NaN or ±Inf. A value is non-finite exactly when its exponent field is all
-/// ones; (bits & exponent) + exponent_lsb then carries into the sign bit, which no finite value's
-/// does — so the test is an and, an add and an or per element, with no branch.
+/// True when no value is NaN or ±Inf: an and, an add and an or per element (`detail::finite_carry`),
+/// with no branch.
 template <std::floating_point T>
     requires(sizeof(T) == 4 || sizeof(T) == 8)
 [[nodiscard]] bool all_finite(std::span<const T> values) noexcept {
-    using bits = detail::float_bits<T>;
-    typename bits::type carry = 0;
-    for (const T v : values) carry |= (std::bit_cast<typename bits::type>(v) & bits::exponent) + bits::exponent_lsb;
-    return (carry & bits::sign) == 0;
+    typename detail::float_bits<T>::type carry = 0;
+    for (const T v : values) carry |= detail::finite_carry<T>(std::bit_cast<typename detail::float_bits<T>::type>(v));
+    return !detail::carries_non_finite<T>(carry);
 }
 
 /// Input number `input` of a computation holds a NaN or ±Inf at flat element `element`. Thrown by the

@@ -19,6 +19,10 @@
 #include <fmt/ranges.h>
 
 #include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -126,6 +130,21 @@ void for_block_segments(const vector_layout& layout, std::size_t o, std::size_t 
 /// through this.
 template <class M>
 void load_values(const any_tensor_view& view, std::size_t input, std::size_t begin, std::size_t len, M* dst) {
+    if constexpr (std::is_same_v<M, float>) {
+        if (view.type == dtype::bf16) {  // the common LLM case: widen and test in one loop
+            const std::byte* src = view.bytes.data() + begin * 2;
+            std::uint32_t carry = 0;
+            for (std::size_t j = 0; j < len; ++j) {
+                std::uint16_t h;
+                std::memcpy(&h, src + 2 * j, 2);
+                const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
+                dst[j] = std::bit_cast<float>(bits);
+                carry |= blend::detail::finite_carry<float>(bits);
+            }
+            if (blend::detail::carries_non_finite<float>(carry)) require_finite(std::span<const M>(dst, len), input, begin);
+            return;
+        }
+    }
     const std::size_t width = size_of(view.type);
     convert_bytes(view.type, view.bytes.data() + begin * width, dtype_of<M>, reinterpret_cast<std::byte*>(dst), len);
     require_finite(std::span<const M>(dst, len), input, begin);

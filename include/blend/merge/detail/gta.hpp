@@ -191,7 +191,7 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
                     if (model.type == dtype::bf16) {
                         // bf16 → float32 is a 16-bit shift: read the bits in place (the common case),
                         // the same value convert_bytes gives, without a second buffer pass.
-                        // Non-finite bf16 values are found by all_finite's carry test on the bits;
+                        // Non-finite values are found by the finiteness carry (core/finite.hpp);
                         // load_values then reports the first.
                         const std::byte* raw = model.bytes.data() + begin * 2;
                         std::uint32_t carry = 0;
@@ -199,10 +199,10 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
                             std::uint16_t h;
                             std::memcpy(&h, raw + 2 * j, 2);
                             const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
-                            carry |= (bits & 0x7f800000u) + 0x00800000u;
+                            carry |= blend::detail::finite_carry<float>(bits);
                             o[j] = magnitude_bits(std::bit_cast<float>(bits) - b[j]);
                         }
-                        if ((carry & 0x80000000u) != 0) load_values<M>(model, 1 + problem_model[p], begin, len, x.data());
+                        if (blend::detail::carries_non_finite<float>(carry)) load_values<M>(model, 1 + problem_model[p], begin, len, x.data());
                         continue;
                     }
                 }

@@ -1,4 +1,11 @@
 #pragma once
 /// @file blend/ensemble.hpp
-/// Umbrella for the prediction-ensembling layer.
+/// Umbrella for the prediction-ensembling layer: combinators (soft/hard vote, logit, geometric, rank,
+/// median, trimmed, max), composable predictor ensembles, calibration, prediction files, ensemble
+#include <blend/ensemble/calibration.hpp>
+#include <blend/ensemble/combine.hpp>
+#include <blend/ensemble/hard_vote.hpp>
+#include <blend/ensemble/member_block.hpp>
+#include <blend/ensemble/predictions.hpp>
+#include <blend/ensemble/predictor_ensemble.hpp>
 #include <blend/ensemble/soft_vote.hpp>

@@ -193,6 +193,27 @@ TEST_CASE("parse_npy of a file's bytes equals read_npy of the file", "[io][npy]"
     }
 }
 
+TEST_CASE("map_npy views the data of read_npy in place and rejects what read_npy rejects", "[io][npy]") {
+    for (const char* name : {"version3_int32", "scalar_float64", "dtype_float16"}) {
+        INFO(name);
+        const fs::path path = data_dir() / (std::string(name) + ".npy");
+        const auto mapped = blend::io::map_npy(path);
+        const auto b = blend::io::read_npy(path);
+        CHECK(mapped.type == b.type);
+        CHECK(mapped.shape == b.shape);
+        CHECK_FALSE(mapped.fortran_order);
+        REQUIRE(mapped.data.size() == b.data.size());
+        CHECK(std::equal(mapped.data.begin(), mapped.data.end(), b.data.begin()));
+        CHECK(mapped.data.data() > mapped.file.bytes().data());  // a view into the mapping, past the header
+    }
+    CHECK(blend::io::map_npy(data_dir() / "fortran_int32_2x3x4.npy").fortran_order);
+    CHECK(blend::io::shape_repr({3}) == "(3,)");
+    const scratch_dir dir{"map-malformed"};
+    { std::ofstream empty(dir.path / "empty.npy"); }
+    CHECK(message_of([&] { (void)blend::io::map_npy(dir.path / "empty.npy"); }) ==
+          (dir.path / "empty.npy").string() + ": truncated .npy preamble: file of 0 bytes");
+}
+
 TEST_CASE("read_npy rejects each malformed file with a one-line message naming file and rule", "[io][npy]") {
     struct malformed_case {
         const char* file;

@@ -18,8 +18,6 @@
 
 #include <blend/core/error.hpp>
 #include <blend/ensemble/member_block.hpp>
-#include <blend/io/detail/npy_header.hpp>
-#include <blend/io/mapped_file.hpp>
 #include <blend/io/npy.hpp>
 
 #include <fmt/format.h>
@@ -49,7 +47,7 @@ enum class task_kind { regression, binary, multiclass };
 struct prediction_set {
     member_block block;
     std::vector<std::string> member_names;
-    std::deque<io::mapped_file> mappings;  // deque: views stay valid as files are added
+    std::deque<io::mapped_npy> mappings;  // deque: views stay valid as files are added
     std::deque<io::npy_array> copies;
 };
 
@@ -70,24 +68,19 @@ namespace detail {
     bool first = true;
     for (const auto& path : files) {
         const std::string file = path.string();
-        auto& map = set.mappings.emplace_back(path);
-        const auto bytes = map.bytes();
-        const auto pre = io::detail::parse_npy_preamble(bytes.first(std::min<std::size_t>(bytes.size(), 12)),
-                                                        bytes.size(), file);
-        const std::size_t offset = pre.header_offset + pre.header_length;
-        const std::string_view text{reinterpret_cast<const char*>(bytes.data()) + pre.header_offset, pre.header_length};
-        const auto header = io::detail::parse_npy_header(text, bytes.size() - offset, file);
-        if (header.type != dtype::f32 && header.type != dtype::f64)
-            throw io_error{fmt::format("{}: predictions must be float32 or float64, not {}", file, name(header.type))};
-        const auto& s = header.shape;
+        const auto& header = set.mappings.emplace_back(io::map_npy(path));
+        const dtype type = header.type;  // copies: the mapping may be dropped below
+        const shape_type s = header.shape;
+        if (type != dtype::f32 && type != dtype::f64)
+            throw io_error{fmt::format("{}: predictions must be float32 or float64, not {}", file, name(type))};
         if (s.empty() || s.size() > 3)
             throw shape_error{fmt::format("{}: predictions must be (N,), (N, C) or (M, N, C), not {}", file,
-                                          io::detail::npy_shape_repr(s))};
+                                          io::shape_repr(s))};
         const std::size_t count = s.size() == 3 ? s[0] : 1;
         const std::size_t rows = s.size() == 3 ? s[1] : s[0];
         const std::size_t columns = s.size() == 1 ? 1 : s.back();
         if (rows == 0 || columns == 0 || count == 0)
-            throw shape_error{fmt::format("{}: empty predictions: {}", file, io::detail::npy_shape_repr(s))};
+            throw shape_error{fmt::format("{}: empty predictions: {}", file, io::shape_repr(s))};
         if (first) {
             set.block.rows = rows;
             set.block.columns = columns;
@@ -95,17 +88,17 @@ namespace detail {
             first = false;
         } else if (rows != set.block.rows || columns != set.block.columns) {
             throw shape_error{fmt::format("{}: predictions {} do not match the earlier members' (N, C) = ({}, {})",
-                                          file, io::detail::npy_shape_repr(s), set.block.rows, set.block.columns)};
+                                          file, io::shape_repr(s), set.block.rows, set.block.columns)};
         }
-        const std::size_t item = size_of(header.type);
-        const std::byte* data = bytes.data() + offset;
+        const std::size_t item = size_of(type);
+        const std::byte* data = header.data.data();
         if ((header.fortran_order && s.size() > 1) || reinterpret_cast<std::uintptr_t>(data) % item != 0) {
             set.copies.push_back(io::read_npy(path));  // transposed to C order / aligned by the allocator
             data = set.copies.back().data.data();
             set.mappings.pop_back();
         }
         for (std::size_t m = 0; m < count; ++m) {
-            set.block.members.push_back({header.type, data + m * rows * columns * item});
+            set.block.members.push_back({type, data + m * rows * columns * item});
             set.member_names.push_back(s.size() == 3 ? fmt::format("{}[{}]", file, m) : file);
         }
     }
@@ -146,7 +139,7 @@ struct label_set {
     const io::npy_array a = io::read_npy(path);
     label_set out{.file = path.string(), .floating = is_floating(a.type), .classes = {}, .values = {}};
     if (a.shape.size() != 1)
-        throw shape_error{fmt::format("{}: labels must be 1-D (N,), not {}", out.file, io::detail::npy_shape_repr(a.shape))};
+        throw shape_error{fmt::format("{}: labels must be 1-D (N,), not {}", out.file, io::shape_repr(a.shape))};
     const std::size_t n = a.shape[0];
     const auto read = [&]<class T>(T, std::size_t j) {
         T v;

@@ -41,6 +41,7 @@
 #include <blend/core/tensor_view.hpp>
 #include <blend/io/atomic_file.hpp>
 #include <blend/io/detail/npy_header.hpp>
+#include <blend/io/mapped_file.hpp>
 
 #include <fmt/format.h>
 
@@ -122,6 +123,37 @@ inline void npy_canonicalize(npy_array& a, bool fortran_order) {
     detail::npy_canonicalize(out, h.fortran_order);
     return out;
 }
+
+/// A `.npy` file mapped into memory with its header parsed: `data` views the array's bytes in place
+/// (not copied; C or Fortran order as `fortran_order` says; possibly unaligned for the dtype).
+/// Movable; the view stays valid while the `mapped_npy` lives.
+struct mapped_npy {
+    mapped_file file;
+    dtype type = dtype::f32;
+    shape_type shape;
+    bool fortran_order = false;
+    std::span<const std::byte> data;
+};
+
+/// Maps `path` and validates its header like `read_npy` (same errors, naming the file), without
+/// reading the data: large prediction files are then read straight from the page cache.
+[[nodiscard]] inline mapped_npy map_npy(const std::filesystem::path& path) {
+    mapped_npy out{mapped_file{path}, dtype::f32, {}, false, {}};
+    const std::string file = path.string();
+    const auto bytes = out.file.bytes();
+    const auto p = detail::parse_npy_preamble(bytes.first(std::min<std::size_t>(bytes.size(), 12)), bytes.size(), file);
+    const std::size_t offset = p.header_offset + p.header_length;
+    const std::string_view text{reinterpret_cast<const char*>(bytes.data()) + p.header_offset, p.header_length};
+    detail::npy_header h = detail::parse_npy_header(text, bytes.size() - offset, file);
+    out.type = h.type;
+    out.shape = std::move(h.shape);
+    out.fortran_order = h.fortran_order;
+    out.data = bytes.subspan(offset);
+    return out;
+}
+
+/// The shape as numpy prints it: `(3,)`, `(2, 5)`, `()`.
+[[nodiscard]] inline std::string shape_repr(const shape_type& shape) { return detail::npy_shape_repr(shape); }
 
 /// Reads a `.npy` file (the header first, then the data straight into the array: the file is read
 /// once and never held twice, except for the transposition of Fortran-order data). Throws

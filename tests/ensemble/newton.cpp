@@ -35,7 +35,8 @@ TEST_CASE("newton minimises the Rosenbrock function from the classic start", "[e
         h[3] = 200;
         return (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x);
     };
-    const auto r = minimize_newton(rosenbrock, {-1.2, 1.0}, {.gradient_tolerance = 1e-10, .max_iterations = 100});
+    const auto r =
+        minimize_newton(rosenbrock, {-1.2, 1.0}, {.gradient_tolerance = 1e-10, .max_iterations = 100});
     CHECK(r.converged);
     CHECK(r.iterations < 40);
     CHECK(r.x[0] == Approx(1.0).epsilon(1e-9));
@@ -45,7 +46,8 @@ TEST_CASE("newton minimises the Rosenbrock function from the classic start", "[e
 }
 
 TEST_CASE("newton shifts an indefinite Hessian and still descends", "[ensemble][newton]") {
-    // f = x^4 - x^2 + y^2 starts at the saddle-ish region x = 0.1 where f'' < 0; the minima are x = ±1/sqrt(2).
+    // f = x^4 - x^2 + y^2 starts at the saddle-ish region x = 0.1 where f'' < 0; the minima are x =
+    // ±1/sqrt(2).
     auto f = [](std::span<const double> v, std::span<double> g, std::span<double> h) {
         g[0] = 4 * v[0] * v[0] * v[0] - 2 * v[0];
         g[1] = 2 * v[1];

@@ -6,9 +6,10 @@
 /// Each iteration solves (H + mu I) p = -g by Cholesky, starting with mu = 0 and growing the shift
 /// (mu = max(2 mu, 1e-10 * max|H_ii|, 1e-12) ...) until the factorisation succeeds (H positive definite
 /// after the shift; Nocedal & Wright, "Numerical Optimization", Alg. 3.3). The step length follows a
-/// backtracking Armijo search: t = 1, 1/2, 1/4, ... until f(x + t p) <= f(x) + 1e-4 t g·p. Converged
-/// when ||g||_inf <= gradient_tolerance. When no step decreases f (the function is flat to rounding), the
-/// search stops and reports `converged = false` unless the gradient test holds.
+/// backtracking Armijo search: t = 1, 1/2, 1/4, ... until f(x + t p) <= f(x) + 1e-4 t g·p; near the optimum,
+/// where f is flat to rounding, a step is also taken when f stays within 64 ulps and ||g||_inf shrinks (the
+/// quadratic convergence shows in g, not in f). Converged when ||g||_inf <= gradient_tolerance. When no step
+/// is accepted, the search stops and reports `converged = false` unless the gradient test holds.
 
 #include <algorithm>
 #include <cmath>
@@ -94,17 +95,20 @@ inline void solve_shifted(std::span<const double> hessian, std::size_t n, std::s
 /// writes the gradient (n) and the Hessian (n×n, row-major). Line-search trial points are evaluated with the
 /// same callable (its derivatives are kept only for the accepted point).
 template <class F>
-[[nodiscard]] newton_result minimize_newton(F&& f, std::vector<double> x0, const newton_options& options = {}) {
+[[nodiscard]] newton_result minimize_newton(F&& f, std::vector<double> x0,
+                                            const newton_options& options = {}) {
     const std::size_t n = x0.size();
     newton_result result;
     result.x = std::move(x0);
-    std::vector<double> gradient(n), hessian(n * n), step(n), trial(n), trial_gradient(n), trial_hessian(n * n);
+    std::vector<double> gradient(n), hessian(n * n), step(n), trial(n), trial_gradient(n),
+        trial_hessian(n * n);
     auto max_norm = [](std::span<const double> v) {
         double norm = 0.0;
         for (double value : v) norm = std::max(norm, std::abs(value));
         return norm;
     };
-    result.value = f(std::span<const double>(result.x), std::span<double>(gradient), std::span<double>(hessian));
+    result.value =
+        f(std::span<const double>(result.x), std::span<double>(gradient), std::span<double>(hessian));
     result.gradient_norm = max_norm(gradient);
     while (result.gradient_norm > options.gradient_tolerance && result.iterations < options.max_iterations) {
         for (std::size_t i = 0; i < n; ++i) step[i] = -gradient[i];
@@ -125,9 +129,10 @@ template <class F>
             // Armijo, or — near the optimum, where f is flat to rounding — a step that keeps f within a few
             // ulps and shrinks the gradient (the Newton step's quadratic convergence shows in g, not in f).
             const bool armijo = value <= result.value + 1e-4 * t * slope;
-            const bool flat = std::abs(value - result.value) <=
-                                  64.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(result.value)) &&
-                              max_norm(trial_gradient) < result.gradient_norm;
+            const bool flat =
+                std::abs(value - result.value) <=
+                    64.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(result.value)) &&
+                max_norm(trial_gradient) < result.gradient_norm;
             if (std::isfinite(value) && (armijo || flat)) {
                 result.x.swap(trial);
                 gradient.swap(trial_gradient);

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake g++ clang libclang-rt-14-dev
   libxtensor-dev xtl-dev libxtensor-blas-dev libopenblas-dev liblapack-dev
-  libfmt-dev catch2 nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev
+  libfmt-dev catch2 nlohmann-json3-dev libyaml-cpp-dev zlib1g-dev dataset-fashion-mnist
   libbenchmark-dev hyperfine time valgrind
   python3 python3-numpy
 )

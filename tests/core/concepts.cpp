@@ -110,6 +110,18 @@ static_assert(!blend::predictor<decltype(lambda_model), std::vector<float>>);  /
 static_assert(!blend::predictor<int, xt::xtensor<float, 2>>);
 static_assert(!blend::predictor<decltype([](const xt::xtensor<float, 2>&) { return 1.0; }), xt::xtensor<float, 2>>);
 
+// --- trainable ---
+namespace host {
+/// A refittable model: fit on (features, labels), then predict.
+struct refittable {
+    void fit(const xt::xtensor<double, 2>&, const xt::xtensor<std::int64_t, 1>&) {}
+    [[nodiscard]] xt::xtensor<double, 2> predict(const xt::xtensor<double, 2>& x) const { return x; }
+};
+}  // namespace host
+static_assert(blend::trainable<host::refittable, xt::xtensor<double, 2>, xt::xtensor<std::int64_t, 1>>);
+static_assert(!blend::trainable<host::member_model, xt::xtensor<float, 2>, xt::xtensor<std::int64_t, 1>>);  // no fit
+static_assert(!blend::trainable<host::refittable, xt::xtensor<double, 2>, std::vector<std::int64_t>>);     // labels not a tensor
+
 TEST_CASE("xtensor containers expose their own storage", "[concepts]") {
     xt::xarray<float> a = {{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}};
     CHECK(blend::tensor_data(a) == a.data());

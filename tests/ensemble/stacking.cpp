@@ -120,9 +120,9 @@ struct nearest_centroid {
     }
 };
 
-static_assert(blend::ensemble::trainable<nearest_centroid, blend::ensemble::label_view>);
-static_assert(blend::ensemble::trainable<memoriser, blend::ensemble::label_view>);
-static_assert(!blend::ensemble::trainable<int, blend::ensemble::label_view>);
+static_assert(blend::trainable<nearest_centroid, blend::ensemble::feature_view, blend::ensemble::label_view>);
+static_assert(blend::trainable<memoriser, blend::ensemble::feature_view, blend::ensemble::label_view>);
+static_assert(!blend::trainable<int, blend::ensemble::feature_view, blend::ensemble::label_view>);
 
 }  // namespace
 

@@ -199,4 +199,13 @@ concept predictor = tensor<In> &&                                               
         requires tensor<decltype(blend::predict(p, x))>;                                      // 3
     };
 
+/// A model that can be refit on subsets of rows (stacking's base learners, ensemble/stacking.hpp):
+///   1. `In` (features, typically (N, F)) and `Y` (labels or targets, (N,)) are `tensor`s;
+///   2. `m.fit(x, y)` is valid;
+///   3. `M` is a `predictor` of `In` (once fitted).
+template <class M, class In, class Y>
+concept trainable = tensor<In> && tensor<Y> &&                                                 // 1
+    requires(M& m, const In& x, const Y& y) { m.fit(x, y); } &&                                // 2
+    predictor<M, In>;                                                                           // 3
+
 }  // namespace blend

@@ -42,14 +42,8 @@ using feature_view = tensor_view<const double>;
 using label_view = tensor_view<const std::int64_t>;
 using target_view = tensor_view<const double>;
 
-/// A model stacking can refit on subsets of rows (requirements):
-///   1. `m.fit(x, y)` with `x` a `feature_view` (N, d) and `y` a `Y` (N,);
-///   2. `blend::predict(m, x)` returns a `tensor` of float predictions, (N, C) or (N,).
-template <class M, class Y>
-concept trainable = requires(M& m, const feature_view& x, const Y& y) {
-    m.fit(x, y);                                      // 1
-    requires tensor<decltype(blend::predict(m, x))>;  // 2
-};
+/// Stacking refits host models that are `blend::trainable<M, feature_view, Y>` (core/concepts.hpp):
+/// `m.fit(x, y)` on a `feature_view` (N, d) and (N,) labels, then `blend::predict(m, x)`.
 
 /// scikit-learn's `StratifiedKFold(folds, shuffle=False)` test-fold index of every row. Throws
 /// `invalid_argument` when folds < 2 or every class has fewer rows than folds (sklearn's error).
@@ -137,7 +131,7 @@ std::size_t copy_prediction(const T& t, std::size_t rows, std::vector<double>& o
 /// fitted on the rows outside f and predicting the rows in f. Returns N x C float64 (C = 1 for (N,)
 /// predictions); `columns` receives C. `Y` is `label_view` or `target_view`.
 template <class Factory, class E>
-    requires trainable<std::invoke_result_t<Factory&>, tensor_view<const E>>
+    requires trainable<std::invoke_result_t<Factory&>, feature_view, tensor_view<const E>>
 [[nodiscard]] std::vector<double> out_of_fold(Factory&& make, std::span<const double> x, std::size_t features,
                                               std::span<const E> y, std::span<const std::size_t> folds,
                                               std::size_t& columns) {

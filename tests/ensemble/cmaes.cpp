@@ -3,6 +3,7 @@
 #include <blend/io/npy.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 #include <cstring>
 #include <filesystem>
@@ -21,8 +22,7 @@ struct fixture {
 };
 
 fixture load(const std::string& name) {
-    const fs::path beside = fs::path(__FILE__).parent_path() / "data" / "selection";
-    const fs::path dir = fs::exists(beside) ? beside : fs::path("ensemble/data/selection");
+    const fs::path dir = blend::test::fixture_dir(__FILE__, "selection");
     fixture f;
     f.preds = blend::io::read_npy(dir / (name + "_preds.npy"));
     f.labels = blend::io::read_npy(dir / (name + "_labels.npy"));

@@ -5,6 +5,7 @@
 #include <blend/io/npy.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -15,8 +16,7 @@
 namespace blend::test {
 
 inline std::filesystem::path ensemble_data(const std::string& name) {
-    const auto beside_source = std::filesystem::path(__FILE__).parent_path() / "data";
-    return (std::filesystem::exists(beside_source) ? beside_source : std::filesystem::path("ensemble/data")) / name;
+    return fixture_dir(__FILE__) / name;
 }
 
 inline io::npy_array load_fixture(const std::string& name) { return io::read_npy(ensemble_data(name)); }

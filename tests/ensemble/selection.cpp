@@ -4,6 +4,7 @@
 #include <blend/metrics/classification.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,10 +21,7 @@ using blend::ensemble::select_greedy;
 using blend::ensemble::selection_metric;
 using blend::ensemble::selection_mode;
 
-fs::path data_dir() {
-    const fs::path beside = fs::path(__FILE__).parent_path() / "data" / "selection";
-    return fs::exists(beside) ? beside : fs::path("ensemble/data/selection");
-}
+fs::path data_dir() { return blend::test::fixture_dir(__FILE__, "selection"); }
 
 /// M members stored back to back (float32 or float64), viewed as a member_block.
 template <class E>

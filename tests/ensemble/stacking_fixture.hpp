@@ -1,5 +1,6 @@
 // Loads the scikit-learn fixtures written by tests/reference/stacking_reference.py.
 #pragma once
+#include "support/files.hpp"
 
 #include <blend/io/npy.hpp>
 
@@ -10,10 +11,7 @@
 
 namespace stacking_fixture {
 
-inline std::filesystem::path data_dir() {
-    const auto beside = std::filesystem::path(__FILE__).parent_path() / "data" / "stacking";
-    return std::filesystem::exists(beside) ? beside : std::filesystem::path("ensemble/data/stacking");
-}
+inline std::filesystem::path data_dir() { return blend::test::fixture_dir(__FILE__, "stacking"); }
 
 /// An array of the case as float64 or int64 values, with its shape.
 template <class E>

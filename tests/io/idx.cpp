@@ -5,6 +5,7 @@
 #include <blend/io/npy.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -20,19 +21,9 @@ namespace fs = std::filesystem;
 using blend::dtype;
 using blend::shape_type;
 
-fs::path data_dir() {
-    const fs::path beside_source = fs::path(__FILE__).parent_path() / "data" / "idx";
-    return fs::exists(beside_source) ? beside_source : fs::path("io/data/idx");
-}
+fs::path data_dir() { return blend::test::fixture_dir(__FILE__, "idx"); }
+using blend::test::file_bytes;
 
-std::vector<std::byte> file_bytes(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in);
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
 
 blend::io::idx_array parse_file(const std::string& name) {
     const fs::path path = data_dir() / name;

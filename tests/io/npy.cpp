@@ -3,6 +3,7 @@
 #include <blend/io/npy.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 #include "support/scratch_dir.hpp"
 
 #include <cmath>
@@ -29,19 +30,9 @@ namespace fs = std::filesystem;
 using blend::dtype;
 using blend::shape_type;
 
-fs::path data_dir() {
-    const fs::path beside_source = fs::path(__FILE__).parent_path() / "data" / "npy";
-    return fs::exists(beside_source) ? beside_source : fs::path("io/data/npy");
-}
+fs::path data_dir() { return blend::test::fixture_dir(__FILE__, "npy"); }
+using blend::test::file_bytes;
 
-std::vector<std::byte> file_bytes(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    REQUIRE(in);
-    std::vector<char> chars((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(chars.size());
-    if (!chars.empty()) std::memcpy(out.data(), chars.data(), chars.size());
-    return out;
-}
 
 template <class T>
 std::vector<std::byte> bytes_of(const std::vector<T>& values) {

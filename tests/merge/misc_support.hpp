@@ -12,6 +12,7 @@
 #include <blend/io/npy.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -26,10 +27,7 @@ namespace misc_test {
 
 namespace fs = std::filesystem;
 
-inline fs::path data_dir() {
-    const fs::path beside_source = fs::path(__FILE__).parent_path() / "data" / "misc";
-    return fs::exists(beside_source) ? beside_source : fs::path("merge/data/misc");
-}
+inline fs::path data_dir() { return blend::test::fixture_dir(__FILE__, "misc"); }
 
 /// A tensor owning its bytes, of any dtype.
 struct owned {

@@ -6,6 +6,7 @@
 #include <blend/merge/sce.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -58,8 +59,7 @@ TEST_CASE("sce of identical inputs gives themselves; thread count does not matte
 
 TEST_CASE("sce agrees with the float64 reference on bf16 and f32 inputs", "[merge][sce][reference]") {
     namespace fs = std::filesystem;
-    const fs::path beside = fs::path(__FILE__).parent_path() / "data" / "gta";
-    const fs::path dir = fs::exists(beside) ? beside : fs::path("merge/data/gta");
+    const fs::path dir = blend::test::fixture_dir(__FILE__, "gta");
     const auto load = [&](const std::string& file, blend::dtype type) {
         const auto a = blend::io::read_npy(dir / file);
         std::vector<std::byte> bytes(blend::shape_size(a.shape) * blend::size_of(type));

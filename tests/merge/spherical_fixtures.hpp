@@ -7,6 +7,7 @@
 #include <blend/io/npy.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 #include <fmt/format.h>
 
@@ -23,10 +24,7 @@ namespace spherical_fixtures {
 
 namespace fs = std::filesystem;
 
-inline fs::path dir() {
-    const fs::path beside_source = fs::path(__FILE__).parent_path() / "data" / "slerp";
-    return fs::exists(beside_source) ? beside_source : fs::path("merge/data/slerp");
-}
+inline fs::path dir() { return blend::test::fixture_dir(__FILE__, "slerp"); }
 
 /// A tensor owning its bytes, of any dtype.
 struct owned {

@@ -4,6 +4,7 @@
 #include <blend/merge/task_arithmetic.hpp>
 
 #include "support/catch.hpp"
+#include "support/files.hpp"
 
 #include <array>
 #include <cmath>
@@ -230,10 +231,7 @@ namespace gta_fixture {
 
 namespace fs = std::filesystem;
 
-inline fs::path data_dir() {
-    const fs::path beside_source = fs::path(__FILE__).parent_path() / "data" / "gta";
-    return fs::exists(beside_source) ? beside_source : fs::path("merge/data/gta");
-}
+inline fs::path data_dir() { return blend::test::fixture_dir(__FILE__, "gta"); }
 
 inline constexpr std::string_view tensor = "model.layers.0.mlp.weight";
 

@@ -1,4 +1,5 @@
 #pragma once
+#include "support/files.hpp"
 /// @file tests/metrics/fixtures.hpp
 /// Fixture access for the metrics tests: the .npy files and reference values written by
 /// tests/reference/metrics_reference.py into tests/metrics/data/{sklearn,crps}/.
@@ -19,8 +20,7 @@ namespace fs = std::filesystem;
 
 /// tests/metrics/data/<part> beside this file, else relative to the tests/ working directory.
 inline fs::path data_dir(const std::string& part) {
-    const fs::path beside_source = fs::path(__FILE__).parent_path() / "data" / part;
-    return fs::exists(beside_source) ? beside_source : fs::path("metrics/data") / part;
+    return blend::test::fixture_dir(__FILE__, part);
 }
 
 /// The reference values of one part.

@@ -71,6 +71,7 @@ TEST_CASE("top-k matches a stable sort: float32, continuous and massively tied",
         check_against_reference<float>(1, 1000, levels);
         check_against_reference<float>(2, 100003, levels);
     }
+    for (const std::size_t n : {5, 6, 7, 9, 4097, 4101}) check_against_reference<float>(20 + n, n, 0);  // ragged blocks
     check_against_reference<float>(3, 1, 0);
     check_against_reference<float>(4, 2, 1);
 }

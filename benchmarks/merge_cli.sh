@@ -43,14 +43,8 @@ models:
 dtype: bfloat16
 YML
 
-best() { sort -g | head -n 1; }
-now() { date +%s.%N; }
-seconds() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
-
-floor=$(for _ in 1 2 3; do
-  s=$(now); cat "${files[@]}" > /dev/null; cp "${files[0]}" "$out/copy.safetensors"; sync -f "$out/copy.safetensors"; e=$(now)
-  rm -f "$out/copy.safetensors"; seconds "$s" "$e"
-done | best)
+. benchmarks/timing.sh
+floor=$(io_floor "$out" "${files[@]}")
 printf 'I/O floor (cat 4 inputs + cp 1 model, best of 3): %.3f s\n' "$floor"
 printf '%-7s %9s %8s %6s %12s %6s\n' method best_s ratio goal peak_KiB goal
 for method in linear ties; do

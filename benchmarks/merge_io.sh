@@ -17,14 +17,8 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/blend-merge-out.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 cat "${files[@]}" > /dev/null  # warm the page cache
 
-best() { sort -g | head -n 1; }
-now() { date +%s.%N; }
-seconds() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
-
-floor=$(for _ in 1 2 3; do
-  s=$(now); cat "${files[@]}" > /dev/null; cp "${files[0]}" "$out/copy.safetensors"; sync -f "$out/copy.safetensors"; e=$(now)
-  rm -f "$out/copy.safetensors"; seconds "$s" "$e"
-done | best)
+. benchmarks/timing.sh
+floor=$(io_floor "$out" "${files[@]}")
 
 merge=$(for _ in 1 2 3; do
   rm -rf "$out/merged"

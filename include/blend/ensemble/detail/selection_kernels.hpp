@@ -150,11 +150,52 @@ template <class E>
     return table;
 }
 
+/// Lanes of the running products of `sum_log_product` and `sum_log_affine*`, and blocks of 8 rows between
+/// two renormalisations (each q >= 1e-15, so 16 blocks of products stay far above the smallest double).
+inline constexpr std::size_t product_lanes = 8;
+inline constexpr std::size_t renormalise_every = 16;
+
+/// Moves the binary exponent of every lane into `exponent`, leaving each lane's mantissa in [1, 2): the
+/// products never underflow and the value exponent·ln 2 + sum log(lane) is unchanged.
+inline void renormalise_lanes(double (&lanes)[product_lanes], std::int64_t& exponent) noexcept {
+    for (double& lane : lanes) {
+        const auto bits = std::bit_cast<std::uint64_t>(lane);
+        exponent += static_cast<std::int64_t>((bits >> 52) & 0x7ff) - 1023;
+        lane = std::bit_cast<double>((bits & ~(std::uint64_t{0x7ff} << 52)) | (std::uint64_t{1023} << 52));
+    }
+}
+
+/// log of the running product: exponent·ln 2 + sum over the lanes of log(lane), lanes in order.
+[[nodiscard]] inline double log_of_lanes(const double (&lanes)[product_lanes], std::int64_t exponent) {
+    double total = static_cast<double>(exponent) * 0.69314718055994530942;
+    for (const double lane : lanes) total += std::log(lane);
+    return total;
+}
+
+/// `renormalise_lanes` on vector registers holding the 8 lanes (their bytes, in lane order).
+template <class Vectors>
+inline void renormalise_vector_lanes(Vectors& product, std::int64_t& exponent) noexcept {
+    static_assert(sizeof(Vectors) == sizeof(double) * product_lanes);
+    double lanes[product_lanes];
+    std::memcpy(lanes, &product, sizeof lanes);
+    renormalise_lanes(lanes, exponent);
+    std::memcpy(&product, lanes, sizeof lanes);
+}
+
+/// `log_of_lanes` of vector registers holding the 8 lanes.
+template <class Vectors>
+[[nodiscard]] inline double log_of_vector_lanes(const Vectors& product, std::int64_t exponent) {
+    static_assert(sizeof(Vectors) == sizeof(double) * product_lanes);
+    double lanes[product_lanes];
+    std::memcpy(lanes, &product, sizeof lanes);
+    return log_of_lanes(lanes, exponent);
+}
+
 /// Accumulates log(clip(q)) of a stream of q values as a product of 8 lanes, renormalised every 16 blocks
 /// (see the file comment); `q_of(r)` gives q_r. Returns sum_r log(clip(q_r)).
 template <class Q>
 [[nodiscard]] inline double sum_log_product(std::size_t n, Q&& q_of) {
-    constexpr std::size_t lanes = 8, renormalise_every = 16;
+    constexpr std::size_t lanes = product_lanes;
     constexpr double hi = 1.0 - log_loss_eps;
     double product[lanes];
     std::fill(product, product + lanes, 1.0);
@@ -166,16 +207,10 @@ template <class Q>
             product[k] *= std::min(std::max(q_of(r + k), log_loss_eps), hi);
         if (++blocks == renormalise_every) {
             blocks = 0;
-            for (std::size_t k = 0; k < lanes; ++k) {
-                const auto bits = std::bit_cast<std::uint64_t>(product[k]);
-                exponent += static_cast<std::int64_t>((bits >> 52) & 0x7ff) - 1023;
-                product[k] = std::bit_cast<double>((bits & ~(std::uint64_t{0x7ff} << 52)) |
-                                                   (std::uint64_t{1023} << 52));
-            }
+            renormalise_lanes(product, exponent);
         }
     }
-    double total = static_cast<double>(exponent) * 0.69314718055994530942;
-    for (std::size_t k = 0; k < lanes; ++k) total += std::log(product[k]);
+    double total = log_of_lanes(product, exponent);
     for (std::size_t r = full; r < n; ++r) total += std::log(std::min(std::max(q_of(r), log_loss_eps), hi));
     return total;
 }
@@ -233,29 +268,20 @@ template <class P>
     };
     v2d product[4] = {{1.0, 1.0}, {1.0, 1.0}, {1.0, 1.0}, {1.0, 1.0}};
     std::int64_t exponent = 0;
-    const std::size_t full = n - n % 8;
+    const std::size_t full = n - n % product_lanes;
     std::size_t blocks = 0;
-    for (std::size_t r = 0; r < full; r += 8) {
+    for (std::size_t r = 0; r < full; r += product_lanes) {
         for (std::size_t h = 0; h < 4; ++h) {
             v2d q = load(u + r + 2 * h) + load(v + r + 2 * h) * load(p + r + 2 * h);
             q = clip_pair(q, vlo, vhi);
             product[h] *= q;
         }
-        if (++blocks == 16) {
+        if (++blocks == renormalise_every) {
             blocks = 0;
-            std::uint64_t bits[8];
-            std::memcpy(bits, product, sizeof bits);
-            for (auto& word : bits) {
-                exponent += static_cast<std::int64_t>((word >> 52) & 0x7ff) - 1023;
-                word = (word & ~(std::uint64_t{0x7ff} << 52)) | (std::uint64_t{1023} << 52);
-            }
-            std::memcpy(product, bits, sizeof bits);
+            renormalise_vector_lanes(product, exponent);
         }
     }
-    double lanes[8];
-    std::memcpy(lanes, product, sizeof lanes);
-    double total = static_cast<double>(exponent) * 0.69314718055994530942;
-    for (double lane : lanes) total += std::log(lane);
+    double total = log_of_vector_lanes(product, exponent);
     for (std::size_t r = full; r < n; ++r)
         total += std::log(std::min(std::max(u[r] + v[r] * static_cast<double>(p[r]), lo), hi));
     return total;
@@ -270,9 +296,9 @@ __attribute__((target("avx2"))) inline double sum_log_affine_avx2(const double* 
     const __m256d lo = _mm256_set1_pd(log_loss_eps), hi = _mm256_set1_pd(1.0 - log_loss_eps);
     __m256d product[2] = {_mm256_set1_pd(1.0), _mm256_set1_pd(1.0)};
     std::int64_t exponent = 0;
-    const std::size_t full = n - n % 8;
+    const std::size_t full = n - n % product_lanes;
     std::size_t blocks = 0;
-    for (std::size_t r = 0; r < full; r += 8) {
+    for (std::size_t r = 0; r < full; r += product_lanes) {
         for (std::size_t h = 0; h < 2; ++h) {
             const __m256d pd = _mm256_cvtps_pd(_mm_loadu_ps(p + r + 4 * h));
             __m256d q = _mm256_add_pd(_mm256_loadu_pd(u + r + 4 * h),
@@ -280,21 +306,12 @@ __attribute__((target("avx2"))) inline double sum_log_affine_avx2(const double* 
             q = _mm256_min_pd(_mm256_max_pd(q, lo), hi);
             product[h] = _mm256_mul_pd(product[h], q);
         }
-        if (++blocks == 16) {
+        if (++blocks == renormalise_every) {
             blocks = 0;
-            std::uint64_t bits[8];
-            std::memcpy(bits, product, sizeof bits);
-            for (auto& word : bits) {
-                exponent += static_cast<std::int64_t>((word >> 52) & 0x7ff) - 1023;
-                word = (word & ~(std::uint64_t{0x7ff} << 52)) | (std::uint64_t{1023} << 52);
-            }
-            std::memcpy(product, bits, sizeof bits);
+            renormalise_vector_lanes(product, exponent);
         }
     }
-    double lanes[8];
-    std::memcpy(lanes, product, sizeof lanes);
-    double total = static_cast<double>(exponent) * 0.69314718055994530942;
-    for (double lane : lanes) total += std::log(lane);
+    double total = log_of_vector_lanes(product, exponent);
     for (std::size_t r = full; r < n; ++r)
         total += std::log(
             std::min(std::max(u[r] + v[r] * static_cast<double>(p[r]), log_loss_eps), 1.0 - log_loss_eps));

@@ -17,6 +17,7 @@
 /// for members or labels whose shapes do not fit together.
 
 #include <blend/core/error.hpp>
+#include <blend/core/finite.hpp>
 #include <blend/ensemble/member_block.hpp>
 #include <blend/io/npy.hpp>
 
@@ -111,9 +112,7 @@ inline void check_finite(const prediction_set& set) {
     const std::size_t n = set.block.rows * set.block.columns;
     for (std::size_t m = 0; m < set.block.size(); ++m) {
         const std::size_t bad = with_member_data(set.block.members[m], [n](const auto* p) {
-            for (std::size_t j = 0; j < n; ++j)
-                if (!std::isfinite(p[j])) return j;
-            return n;
+            return first_non_finite(std::span(p, n));
         });
         if (bad < n)
             throw io_error{fmt::format("{}: prediction is not finite at row {} column {}: {}", set.member_names[m],

@@ -137,7 +137,7 @@ void load_values(const any_tensor_view& view, std::size_t input, std::size_t beg
             for (std::size_t j = 0; j < len; ++j) {
                 std::uint16_t h;
                 std::memcpy(&h, src + 2 * j, 2);
-                const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
+                const std::uint32_t bits = blend::detail::bf16_bits_to_f32_bits(h);  // = to_f32, as convert_bytes
                 dst[j] = std::bit_cast<float>(bits);
                 carry |= blend::detail::finite_carry<float>(bits);
             }

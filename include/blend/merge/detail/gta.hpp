@@ -198,7 +198,7 @@ void run_gta(const gta_config& config, std::span<const any_tensor_view> inputs, 
                         for (std::size_t j = 0; j < len; ++j) {
                             std::uint16_t h;
                             std::memcpy(&h, raw + 2 * j, 2);
-                            const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
+                            const std::uint32_t bits = blend::detail::bf16_bits_to_f32_bits(h);  // = to_f32, as convert_bytes
                             carry |= blend::detail::finite_carry<float>(bits);
                             o[j] = magnitude_bits(std::bit_cast<float>(bits) - b[j]);
                         }

@@ -4,44 +4,12 @@
 
 #include "support/catch.hpp"
 #include "support/files.hpp"
+#include "selection_fixture.hpp"
 
-#include <cstring>
-#include <filesystem>
 #include <vector>
 
 namespace {
-
-namespace fs = std::filesystem;
-using blend::ensemble::member_block;
-
-struct fixture {
-    blend::io::npy_array preds, labels;
-    member_block block;
-    std::vector<std::int64_t> classes;
-    std::vector<double> targets;
-};
-
-fixture load(const std::string& name) {
-    const fs::path dir = blend::test::fixture_dir(__FILE__, "selection");
-    fixture f;
-    f.preds = blend::io::read_npy(dir / (name + "_preds.npy"));
-    f.labels = blend::io::read_npy(dir / (name + "_labels.npy"));
-    const auto& s = f.preds.shape;
-    const std::size_t rows = s[1], columns = s.size() == 3 ? s[2] : 1;
-    f.block = member_block{.rows = rows, .columns = columns, .vector_input = columns == 1, .members = {}};
-    for (std::size_t m = 0; m < s[0]; ++m)
-        f.block.members.push_back(
-            {blend::dtype::f64, f.preds.data.data() + m * rows * columns * sizeof(double)});
-    if (f.labels.type == blend::dtype::f64) {
-        f.targets.resize(rows);
-        std::memcpy(f.targets.data(), f.labels.data.data(), rows * sizeof(double));
-    } else {
-        f.classes.resize(rows);
-        std::memcpy(f.classes.data(), f.labels.data.data(), rows * sizeof(std::int64_t));
-    }
-    return f;
-}
-
+using selection_fixture::load;
 }  // namespace
 
 TEST_CASE("cma-es minimises a rotated ellipsoid", "[ensemble][cmaes]") {

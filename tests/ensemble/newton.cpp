@@ -9,6 +9,21 @@
 
 using blend::ensemble::detail::minimize_newton;
 
+namespace {
+
+/// Rosenbrock's function f = (1 - x)^2 + 100 (y - x^2)^2 with its gradient and Hessian.
+double rosenbrock(std::span<const double> v, std::span<double> g, std::span<double> h) {
+    const double x = v[0], y = v[1];
+    g[0] = -2 * (1 - x) - 400 * x * (y - x * x);
+    g[1] = 200 * (y - x * x);
+    h[0] = 2 - 400 * (y - x * x) + 800 * x * x;
+    h[1] = h[2] = -400 * x;
+    h[3] = 200;
+    return (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x);
+}
+
+}  // namespace
+
 TEST_CASE("newton solves a positive-definite quadratic in one step", "[ensemble][newton]") {
     // f = 0.5 x^T A x - b^T x with A = [[4, 1], [1, 3]], b = [1, 2]: minimiser A^-1 b = [1/11, 7/11].
     auto quadratic = [](std::span<const double> x, std::span<double> g, std::span<double> h) {
@@ -26,15 +41,6 @@ TEST_CASE("newton solves a positive-definite quadratic in one step", "[ensemble]
 
 TEST_CASE("newton minimises the Rosenbrock function from the classic start", "[ensemble][newton]") {
     // f = (1 - x)^2 + 100 (y - x^2)^2, minimum 0 at (1, 1); the Hessian is indefinite near (-1.2, 1).
-    auto rosenbrock = [](std::span<const double> v, std::span<double> g, std::span<double> h) {
-        const double x = v[0], y = v[1];
-        g[0] = -2 * (1 - x) - 400 * x * (y - x * x);
-        g[1] = 200 * (y - x * x);
-        h[0] = 2 - 400 * (y - x * x) + 800 * x * x;
-        h[1] = h[2] = -400 * x;
-        h[3] = 200;
-        return (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x);
-    };
     const auto r =
         minimize_newton(rosenbrock, {-1.2, 1.0}, {.gradient_tolerance = 1e-10, .max_iterations = 100});
     CHECK(r.converged);
@@ -62,15 +68,6 @@ TEST_CASE("newton shifts an indefinite Hessian and still descends", "[ensemble][
 }
 
 TEST_CASE("newton stops at max_iterations and reports non-convergence", "[ensemble][newton]") {
-    auto rosenbrock = [](std::span<const double> v, std::span<double> g, std::span<double> h) {
-        const double x = v[0], y = v[1];
-        g[0] = -2 * (1 - x) - 400 * x * (y - x * x);
-        g[1] = 200 * (y - x * x);
-        h[0] = 2 - 400 * (y - x * x) + 800 * x * x;
-        h[1] = h[2] = -400 * x;
-        h[3] = 200;
-        return (1 - x) * (1 - x) + 100 * (y - x * x) * (y - x * x);
-    };
     const auto r = minimize_newton(rosenbrock, {-1.2, 1.0}, {.max_iterations = 2});
     CHECK(r.iterations == 2);
     CHECK_FALSE(r.converged);

@@ -5,23 +5,16 @@
 
 #include "support/catch.hpp"
 #include "support/files.hpp"
+#include "selection_fixture.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <vector>
 
 namespace {
 
-namespace fs = std::filesystem;
 using blend::ensemble::member_block;
 using blend::ensemble::select_greedy;
 using blend::ensemble::selection_metric;
 using blend::ensemble::selection_mode;
-
-fs::path data_dir() { return blend::test::fixture_dir(__FILE__, "selection"); }
 
 /// M members stored back to back (float32 or float64), viewed as a member_block.
 template <class E>
@@ -43,37 +36,7 @@ std::vector<std::vector<float>> autosklearn_members() {
     return members;
 }
 
-struct fixture {
-    blend::io::npy_array preds, labels;
-    nlohmann::json expected;
-    member_block block;
-    std::vector<std::int64_t> classes;
-    std::vector<double> targets;
-};
-
-fixture load(const std::string& name) {
-    fixture f;
-    f.preds = blend::io::read_npy(data_dir() / (name + "_preds.npy"));
-    f.labels = blend::io::read_npy(data_dir() / (name + "_labels.npy"));
-    std::ifstream in(data_dir() / (name + ".json"));
-    f.expected = nlohmann::json::parse(in);
-    const auto& s = f.preds.shape;
-    REQUIRE(f.preds.type == blend::dtype::f64);
-    const std::size_t members = s[0], rows = s[1], columns = s.size() == 3 ? s[2] : 1;
-    f.block = member_block{.rows = rows, .columns = columns, .vector_input = columns == 1, .members = {}};
-    for (std::size_t m = 0; m < members; ++m)
-        f.block.members.push_back(
-            {blend::dtype::f64, f.preds.data.data() + m * rows * columns * sizeof(double)});
-    if (f.labels.type == blend::dtype::f64) {
-        f.targets.resize(rows);
-        std::memcpy(f.targets.data(), f.labels.data.data(), rows * sizeof(double));
-    } else {
-        REQUIRE(f.labels.type == blend::dtype::i64);
-        f.classes.resize(rows);
-        std::memcpy(f.classes.data(), f.labels.data.data(), rows * sizeof(std::int64_t));
-    }
-    return f;
-}
+using selection_fixture::load;
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 
 #include "support/catch.hpp"
 #include "support/files.hpp"
+#include "support/owned_tensor.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -29,33 +30,10 @@ namespace fs = std::filesystem;
 
 inline fs::path data_dir() { return blend::test::fixture_dir(__FILE__, "misc"); }
 
-/// A tensor owning its bytes, of any dtype.
-struct owned {
-    blend::dtype type = blend::dtype::f32;
-    blend::shape_type shape;
-    std::vector<std::byte> bytes;
-
-    [[nodiscard]] blend::any_tensor_view view() const { return {type, shape, bytes}; }
-    [[nodiscard]] blend::any_mutable_tensor_view mutable_view() { return {type, shape, bytes}; }
-};
-
-/// An uninitialised tensor of `type` and `shape`.
-inline owned make(blend::dtype type, const blend::shape_type& shape) {
-    return {type, shape, std::vector<std::byte>(blend::shape_size(shape) * blend::size_of(type))};
-}
-
-/// `t` converted to `type` (exact for bf16-valued float32 fixtures converted to bf16).
-inline owned converted(const blend::any_tensor_view& t, blend::dtype type) {
-    owned out = make(type, t.shape);
-    blend::convert_bytes(t.type, t.bytes.data(), type, out.bytes.data(), t.size());
-    return out;
-}
-
-inline std::vector<double> doubles(const blend::any_tensor_view& t) {
-    std::vector<double> out(t.size());
-    blend::convert_bytes(t.type, t.bytes.data(), blend::dtype::f64, reinterpret_cast<std::byte*>(out.data()), t.size());
-    return out;
-}
+using owned = blend::test::owned_tensor;
+using blend::test::converted;
+inline owned make(blend::dtype type, const blend::shape_type& shape) { return blend::test::make_owned(type, shape); }
+inline std::vector<double> doubles(const blend::any_tensor_view& t) { return blend::test::values_of(t); }
 
 /// The storage dtype a fixture name ends in: _bf16, _f32 or _f64.
 inline blend::dtype dtype_of_case(const std::string& name) {

@@ -8,6 +8,7 @@
 
 #include "support/catch.hpp"
 #include "support/files.hpp"
+#include "support/owned_tensor.hpp"
 
 #include <fmt/format.h>
 
@@ -26,33 +27,16 @@ namespace fs = std::filesystem;
 
 inline fs::path dir() { return blend::test::fixture_dir(__FILE__, "slerp"); }
 
-/// A tensor owning its bytes, of any dtype.
-struct owned {
-    blend::dtype type = blend::dtype::f32;
-    blend::shape_type shape;
-    std::vector<std::byte> data;
-    [[nodiscard]] blend::any_tensor_view view() const { return {type, shape, data}; }
-    [[nodiscard]] blend::any_mutable_tensor_view mutable_view() { return {type, shape, data}; }
-    [[nodiscard]] std::vector<double> values() const {
-        std::vector<double> v(blend::shape_size(shape));
-        blend::convert_bytes(type, data.data(), blend::dtype::f64, reinterpret_cast<std::byte*>(v.data()), v.size());
-        return v;
-    }
-};
+using owned = blend::test::owned_tensor;
 
 /// `file` of the fixture directory (e.g. "slerp_f32_x0.npy") converted to `as` (exact for the
 /// fixtures: bf16 inputs are stored as bf16-representable float32).
 inline owned load(const std::string& file, blend::dtype as) {
-    const blend::io::npy_array a = blend::io::read_npy(dir() / file);
-    owned out{as, a.shape, std::vector<std::byte>(blend::shape_size(a.shape) * blend::size_of(as))};
-    blend::convert_bytes(a.type, a.data.data(), as, out.data.data(), blend::shape_size(a.shape));
-    return out;
+    return blend::test::converted(blend::io::read_npy(dir() / file).view(), as);
 }
 
 /// An output buffer of `type` and `shape`.
-inline owned output(blend::dtype type, const blend::shape_type& shape) {
-    return {type, shape, std::vector<std::byte>(blend::shape_size(shape) * blend::size_of(type))};
-}
+inline owned output(blend::dtype type, const blend::shape_type& shape) { return blend::test::make_owned(type, shape); }
 
 /// Distance in bf16 ulps between two finite bf16 bit patterns (monotone ordering of the bits).
 inline std::int64_t bf16_ulps(std::uint16_t a, std::uint16_t b) {
@@ -89,7 +73,7 @@ inline agreement compare(const std::string& name, const owned& got, const std::v
         a.max_scaled = std::max(a.max_scaled, scaled);
         if (got.type == blend::dtype::bf16) {
             std::uint16_t bits = 0;
-            std::memcpy(&bits, got.data.data() + 2 * j, 2);
+            std::memcpy(&bits, got.bytes.data() + 2 * j, 2);
             const auto ulps = bf16_ulps(bits, rounded[j]);
             a.max_ulps = std::max<double>(a.max_ulps, static_cast<double>(ulps));
             if (ulps > max_ulp) FAIL_CHECK(fmt::format("{}[{}]: got {} ref {} ({} bf16 ulps)", name, j, g[j], ref[j], ulps));

@@ -103,6 +103,33 @@ TEST_CASE("convert_bytes on misaligned buffers equals the typed convert for ever
     CHECK(pairs == std::size(blend::all_dtypes) * std::size(blend::all_dtypes));
 }
 
+TEST_CASE("convert_bytes_to / convert_bytes_from equal convert_bytes at every instruction-set level", "[convert][isa]") {
+    std::mt19937_64 rng{777u};
+    for (const dtype other : blend::all_dtypes) {
+        blend::visit_dtype(other, [&]<class Other>(std::type_identity<Other>) {
+            INFO(blend::name(other));
+            const auto source = sample_values<Other>(rng);
+            const auto* source_bytes = reinterpret_cast<const std::byte*>(source.get());
+            std::vector<double> expected_to(sample_count);
+            blend::convert_bytes(other, source_bytes, dtype::f64, reinterpret_cast<std::byte*>(expected_to.data()), sample_count);
+            const auto doubles = sample_values<double>(rng);
+            std::vector<std::byte> expected_from(sample_count * sizeof(Other));
+            blend::convert_bytes(dtype::f64, reinterpret_cast<const std::byte*>(doubles.get()), other, expected_from.data(), sample_count);
+            for (int level = 0; level <= static_cast<int>(blend::cpu_isa()); ++level) {
+                INFO(blend::name(static_cast<blend::isa_level>(level)));
+                blend::limit_isa(static_cast<blend::isa_level>(level));
+                std::vector<double> to(sample_count);
+                blend::convert_bytes_to<double>(other, source_bytes, to.data(), sample_count);
+                CHECK(bytes_of(to.data(), sample_count) == bytes_of(expected_to.data(), sample_count));
+                std::vector<std::byte> from(sample_count * sizeof(Other));
+                blend::convert_bytes_from<double>(doubles.get(), other, from.data(), sample_count);
+                CHECK(from == expected_from);
+            }
+            blend::limit_isa(blend::isa_level::avx512);
+        });
+    }
+}
+
 TEST_CASE("convert rejects spans of different sizes", "[convert]") {
     std::vector<float> in(4, 1.0f);
     std::vector<bf16> out(3);

@@ -1,10 +1,12 @@
 // Tests for blend/merge/task_arithmetic.hpp (METHODS.md §1, generalized task arithmetic).
+#include <blend/core/isa.hpp>
 #include <blend/core/parallel.hpp>
 #include <blend/core/random.hpp>
 #include <blend/merge/task_arithmetic.hpp>
 
 #include "support/catch.hpp"
 #include "support/files.hpp"
+#include "support/owned_tensor.hpp"
 
 #include <array>
 #include <cmath>
@@ -130,23 +132,44 @@ TEST_CASE("DARE keeps a fraction within 3 sigma of density over 1000 seeds", "[m
     CHECK(std::abs(static_cast<double>(kept) - 0.3 * trials) < 3 * sigma);
 }
 
-TEST_CASE("results are identical for 1 and 2 threads", "[merge][task_arithmetic]") {
+TEST_CASE("results are identical for 1 and 2 threads and at every instruction-set level", "[merge][task_arithmetic]") {
     const std::size_t n = 3 * (std::size_t{1} << 20) + 77;
     const auto base = noise(1, n, 1.f);
     std::vector<xt::xarray<float>> models{base + noise(7, n, 0.01f), base + noise(8, n, 0.01f)};
     // Heavy ties across chunk boundaries: quantise the deltas.
     for (auto& m : models) m = base + xt::round((m - base) * 300.f) / 300.f;
+    // The same inputs stored as bf16 (the fused bf16 loaders) with a bf16 output.
+    std::vector<blend::test::owned_tensor> bf16_inputs;
+    for (const auto* t : std::array<const xt::xarray<float>*, 3>{&base, &models[0], &models[1]}) {
+        bf16_inputs.push_back(blend::test::converted(blend::any_tensor_view{blend::dtype::f32, {n}, std::as_bytes(std::span(t->data(), n))},
+                                                     blend::dtype::bf16));
+    }
+    const std::array model_views{bf16_inputs[1].view(), bf16_inputs[2].view()};
     const std::array densities{0.37};
     const std::array weights{0.7, 0.5};
-    for (const auto method : {task_method::ties, task_method::dare_ties, task_method::breadcrumbs_ties, task_method::della}) {
+    for (const auto method : {task_method::ties, task_method::dare_ties, task_method::breadcrumbs_ties, task_method::della,
+                              task_method::task_arithmetic}) {
         CAPTURE(bm::method_name(method));
-        const bm::task_arithmetic_options options{
-            .method = method, .weights = weights, .densities = densities, .seed = 3, .tensor_name = "layer.0"};
+        // lambda != 1: a fused multiply-add in base + lambda * mix would change the last bit.
+        const bm::task_arithmetic_options options{.method = method, .weights = weights, .densities = densities,
+                                                  .lambda = 0.7, .seed = 3, .tensor_name = "layer.0"};
         blend::set_num_threads(1);
         const auto one = bm::task_arithmetic(base, models, options);
+        auto one_bf16 = blend::test::make_owned(blend::dtype::bf16, {n});
+        bm::task_arithmetic_into(bf16_inputs[0].view(), model_views, one_bf16.mutable_view(), options);
         blend::set_num_threads(2);
         const auto two = bm::task_arithmetic(base, models, options);
         CHECK((one == two));
+        for (int level = 0; level <= static_cast<int>(blend::cpu_isa()); ++level) {
+            CAPTURE(blend::name(static_cast<blend::isa_level>(level)));
+            blend::limit_isa(static_cast<blend::isa_level>(level));
+            CHECK(blend::active_isa() == static_cast<blend::isa_level>(level));
+            CHECK((bm::task_arithmetic(base, models, options) == one));
+            auto bf16 = blend::test::make_owned(blend::dtype::bf16, {n});
+            bm::task_arithmetic_into(bf16_inputs[0].view(), model_views, bf16.mutable_view(), options);
+            CHECK(bf16.bytes == one_bf16.bytes);
+        }
+        blend::limit_isa(blend::isa_level::avx512);
     }
     blend::set_num_threads(0);
 }

@@ -15,6 +15,7 @@
 ///   <P_k, Y>: for B = sum_k c_k P_k, ||a B + b P_j - Y||^2 = a^2 c'Gc + b^2 G_jj + |Y|^2
 ///   + 2ab (Gc)_j - 2a c'(PY) - 2b (PY)_j — O(M^2) per step instead of O(M N C).
 
+#include <blend/core/isa.hpp>
 #include <blend/core/parallel.hpp>
 #include <blend/ensemble/member_block.hpp>
 
@@ -31,9 +32,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(BLEND_ISA_DISPATCH)  // core/isa.hpp: x86-64 with GCC or Clang
 #include <immintrin.h>
-#define BLEND_SELECTION_AVX2 1
 #endif
 
 namespace blend::ensemble::detail {
@@ -287,7 +287,7 @@ template <class P>
     return total;
 }
 
-#if defined(BLEND_SELECTION_AVX2)
+#if defined(BLEND_ISA_DISPATCH)
 /// `sum_log_affine` for the float32 screen with 256-bit AVX2 vectors (the same operations, four doubles at a
 /// time; no FMA, so each lane rounds exactly as the SSE2 path does), compiled for AVX2 whatever the build's
 /// -march and called only on CPUs that have it (`screen_log_affine`).
@@ -322,9 +322,8 @@ __attribute__((target("avx2"))) inline double sum_log_affine_avx2(const double* 
 /// The screening pass: `sum_log_affine` over float32 probabilities, on AVX2 when the CPU has it.
 [[nodiscard]] inline double screen_log_affine(const double* u, const double* v, const float* p,
                                               std::size_t n) {
-#if defined(BLEND_SELECTION_AVX2)
-    static const bool avx2 = __builtin_cpu_supports("avx2");
-    if (avx2) return sum_log_affine_avx2(u, v, p, n);
+#if defined(BLEND_ISA_DISPATCH)
+    if (active_isa() >= isa_level::avx2) return sum_log_affine_avx2(u, v, p, n);
 #endif
     return sum_log_affine(u, v, p, n);
 }

@@ -5,13 +5,15 @@
 /// any storage dtype and any alignment. The core walks them in chunks of `chunk_elements`: each input
 /// chunk is converted to the math type M (float32, or float64 when any tensor is float64 — METHODS.md
 /// §1), the method's `body` computes the chunk of results into a float64 buffer, and that buffer is
-/// rounded once to the output dtype. Chunks are spread over the thread pool; their bounds depend only on
+/// rounded once to the output dtype. Each chunk runs compiled for the CPU's widest vector instructions
+/// (`with_isa`, core/isa.hpp; the same numbers at every level). Chunks are spread over the thread pool; their bounds depend only on
 /// the element count, so the result is bitwise identical for any thread count.
 
 #include <blend/core/concepts.hpp>
 #include <blend/core/convert.hpp>
 #include <blend/core/error.hpp>
 #include <blend/core/finite.hpp>
+#include <blend/core/isa.hpp>
 #include <blend/core/parallel.hpp>
 #include <blend/core/tensor_view.hpp>
 
@@ -146,7 +148,7 @@ void load_values(const any_tensor_view& view, std::size_t input, std::size_t beg
         }
     }
     const std::size_t width = size_of(view.type);
-    convert_bytes(view.type, view.bytes.data() + begin * width, dtype_of<M>, reinterpret_cast<std::byte*>(dst), len);
+    convert_bytes_to<M>(view.type, view.bytes.data() + begin * width, dst, len);
     require_finite(std::span<const M>(dst, len), input, begin);
 }
 
@@ -190,13 +192,14 @@ void elementwise(std::string_view method, std::span<const any_tensor_view> input
     BLEND_ASSERT(out.bytes.size() == total * size_of(out.type), "output buffer size");
     with_math_type(inputs, out.type, [&]<class M>(std::type_identity<M>) {
         parallel_for(total, chunk_elements, [&](std::size_t begin, std::size_t end) {
-            const std::size_t n = end - begin;
-            const auto views = load_chunk<M>(inputs, begin, n);
-            std::array<double, chunk_elements> results{};
-            body(chunk<M>{views, std::span<double>(results.data(), n), begin});
-            const std::size_t width = size_of(out.type);
-            convert_bytes(dtype::f64, reinterpret_cast<const std::byte*>(results.data()), out.type,
-                          out.bytes.data() + begin * width, n);
+            with_isa([&] {
+                const std::size_t n = end - begin;
+                const auto views = load_chunk<M>(inputs, begin, n);
+                std::array<double, chunk_elements> results{};
+                body(chunk<M>{views, std::span<double>(results.data(), n), begin});
+                const std::size_t width = size_of(out.type);
+                convert_bytes_from<double>(results.data(), out.type, out.bytes.data() + begin * width, n);
+            });
         });
     });
 }

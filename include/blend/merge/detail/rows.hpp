@@ -86,8 +86,7 @@ void per_vector(std::string_view method, std::span<const any_tensor_view> inputs
                 const std::size_t bytes = size_of(out.type);
                 for_block_segments(
                     layout, o, i0, w, 0, length, [&](std::size_t dst, std::size_t src, std::size_t count) {
-                        convert_bytes(dtype::f64, reinterpret_cast<const std::byte*>(results.data() + src),
-                                      out.type, out.bytes.data() + dst * bytes, count);
+                        convert_bytes_from<double>(results.data() + src, out.type, out.bytes.data() + dst * bytes, count);
                     });
             }
         });

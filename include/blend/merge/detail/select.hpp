@@ -25,6 +25,7 @@
 /// threshold and one pass finds it exactly, instead of two or more radix passes.
 
 #include <blend/core/error.hpp>
+#include <blend/core/isa.hpp>
 #include <blend/core/parallel.hpp>
 
 #include <algorithm>
@@ -34,10 +35,15 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <type_traits>
 #include <vector>
+
+#if defined(BLEND_ISA_DISPATCH)
+#include <immintrin.h>
+#endif
 
 namespace blend::merge::detail {
 
@@ -90,15 +96,97 @@ inline constexpr std::size_t sampled_select_min = std::size_t{1} << 20;
 /// Entries in the sample of the sampled pass (taken as whole blocks at a fixed stride).
 inline constexpr std::size_t sampled_select_sample = std::size_t{1} << 17;
 
+template <class Bits>
+[[nodiscard]] rank_cut<Bits> select_top(std::span<const Bits> values, std::size_t k,
+                                        std::size_t sampled_min = sampled_select_min);
+
+/// The entries of one chunk of a selection problem that fall inside a bracket, in index order: their
+/// patterns and offsets in the chunk. Storage is allocated once, uninitialised, with room for `capacity`
+/// entries plus one block and a vector of slack (`split_block` writes whole vectors).
+template <class Bits>
+struct bracket_entries {
+    std::unique_ptr<Bits[]> bits;
+    std::unique_ptr<std::uint32_t[]> offsets;
+    std::size_t size = 0;
+
+    void allocate(std::size_t capacity) {
+        bits = std::make_unique_for_overwrite<Bits[]>(capacity + select_block + 16);
+        offsets = std::make_unique_for_overwrite<std::uint32_t[]>(capacity + select_block + 16);
+        size = 0;
+    }
+};
+
+#if defined(BLEND_ISA_DISPATCH)
+/// `split_block` for 32-bit patterns with AVX-512: compares and popcounts 16 entries at a time and packs
+/// the in-bracket ones with a register compress and one full-width store (the stores' tails are
+/// overwritten by the next ones; compress-to-memory is slow on some CPUs).
+[[gnu::target("avx512f,avx512vl,popcnt"), gnu::noinline]] inline std::size_t split_block_avx512(
+    const std::uint32_t* v, std::size_t len, std::uint32_t low, std::uint32_t width, std::uint32_t first,
+    bracket_entries<std::uint32_t>& out) {
+    const __m512i vlow = _mm512_set1_epi32(static_cast<int>(low));
+    const __m512i vwidth = _mm512_set1_epi32(static_cast<int>(width));
+    const __m512i vhigh = _mm512_set1_epi32(static_cast<int>(low + width));
+    const __m512i sixteen = _mm512_set1_epi32(16);
+    __m512i index = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(first)),
+                                     _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    std::size_t above = 0;
+    std::size_t pos = out.size;
+    std::size_t j = 0;
+    for (; j + 16 <= len; j += 16) {
+        const __m512i x = _mm512_loadu_si512(v + j);
+        above += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(_mm512_cmpgt_epu32_mask(x, vhigh))));
+        const __mmask16 in = _mm512_cmple_epu32_mask(_mm512_sub_epi32(x, vlow), vwidth);
+        _mm512_storeu_si512(out.bits.get() + pos, _mm512_maskz_compress_epi32(in, x));
+        _mm512_storeu_si512(out.offsets.get() + pos, _mm512_maskz_compress_epi32(in, index));
+        pos += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(in)));
+        index = _mm512_add_epi32(index, sixteen);
+    }
+    for (; j < len; ++j) {
+        above += v[j] > low + width ? 1 : 0;
+        out.bits[pos] = v[j];
+        out.offsets[pos] = first + static_cast<std::uint32_t>(j);
+        pos += static_cast<std::uint32_t>(v[j] - low) <= width ? 1 : 0;
+    }
+    out.size = pos;
+    return above;
+}
+#endif
+
+/// One block of the sampled pass for one problem: returns how many of v[0, len) lie above the bracket
+/// [low, low + width] and appends those inside it (pattern, offset `first + j`) to `out`, which has room.
+template <class Bits>
+std::size_t split_block(const Bits* v, std::size_t len, Bits low, Bits width, std::uint32_t first,
+                        bracket_entries<Bits>& out) {
+#if defined(BLEND_ISA_DISPATCH)
+    if constexpr (std::is_same_v<Bits, std::uint32_t>) {
+        if (active_isa() == isa_level::avx512) return split_block_avx512(v, len, low, width, first, out);
+    }
+#endif
+    const Bits high = low + width;
+    std::size_t above = 0;
+    for (std::size_t j = 0; j < len; ++j) above += v[j] > high ? 1 : 0;  // vectorizes
+    // Branch-free compaction (in-bracket entries are scattered): every entry is written, the position
+    // advances only for those inside.
+    std::size_t pos = out.size;
+    for (std::size_t j = 0; j < len; ++j) {
+        out.bits[pos] = v[j];
+        out.offsets[pos] = first + static_cast<std::uint32_t>(j);
+        pos += static_cast<Bits>(v[j] - low) <= width ? 1 : 0;
+    }
+    out.size = pos;
+    return above;
+}
+
 /// The sampled single pass of `select_top`: resolves the `active` queries whose k-th largest pattern
 /// falls inside a bracket [lo, hi] estimated from a sample, in one pass over the data instead of the
 /// radix passes. The bracket holds the sample's order statistics k_s ± (6 sigma + 0.4 % of the sample),
 /// k_s = k m / n; the pass counts the entries above hi and keeps the in-bracket entries (pattern and
-/// index, a few percent of n) per chunk, in order (the bracket is rounded outwards to the buckets of a
-/// 16-bit histogram of the sample). When above < k <= above + in-bracket, t is the
-/// (k - above)-th largest in-bracket pattern and the tie cut is found by walking the chunks' entries in
-/// index order — exact, and independent of the thread count. Otherwise (an unlucky sample, or a bracket
-/// holding more than n/8 entries) the query stays active and the radix passes resolve it.
+/// offset, a few percent of n) per chunk, in order (the bracket is rounded outwards to the buckets of a
+/// 16-bit histogram of the sample). When above < k <= above + in-bracket, t and the tie cut are those of
+/// the (k - above)-th largest in-bracket entry, found by the radix passes on the in-bracket patterns (in
+/// index order, so ties resolve as in the whole tensor) — exact, and independent of the thread count.
+/// Otherwise (an unlucky sample, or a bracket holding more than n/8 entries of a chunk) the query stays
+/// active and the radix passes resolve it on the whole tensor.
 template <class Bits, class Produce>
 void sampled_select(std::size_t n, std::size_t problems, std::span<const select_query> queries,
                     std::span<const std::size_t> need, std::vector<char>& active, std::vector<rank_cut<Bits>>& result,
@@ -151,57 +239,37 @@ void sampled_select(std::size_t n, std::size_t problems, std::span<const select_
         bracketed[l] = 1;
     }
     // 2. One pass: entries above the bracket counted, entries inside kept (pattern, offset in chunk).
-    struct entry {
-        Bits bits;
-        std::uint32_t offset;
-    };
     const std::size_t chunks = (n + select_grain - 1) / select_grain;
     const std::size_t cap = select_grain / 8;
     std::vector<std::size_t> above(chunks * live.size(), 0);
-    std::vector<std::vector<entry>> inside(chunks * live.size());
+    std::vector<bracket_entries<Bits>> inside(chunks * live.size());
     std::vector<char> overflow(chunks * live.size(), 0);
     parallel_for(n, select_grain, [&](std::size_t begin, std::size_t end) {
-        thread_local std::vector<Bits> local;
-        local.resize(problems * select_block);
-        const std::size_t c = begin / select_grain;
-        for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
-            const std::size_t len = std::min(select_block, end - b0);
-            produce(b0, b0 + len, std::span<Bits>(local.data(), problems * len));
-            for (std::size_t l = 0; l < live.size(); ++l) {
-                const std::size_t slot = c * live.size() + l;
-                if (!bracketed[l] || overflow[slot]) continue;
-                const Bits* v = local.data() + queries[live[l]].problem * len;
-                const Bits low = lo[l];
-                const Bits high = hi[l];
-                const Bits width = high - low;
-                std::size_t a = 0;
-                std::size_t in = 0;
-                for (std::size_t j = 0; j < len; ++j) {  // vectorizes: two compares and two adds
-                    a += v[j] > high ? 1 : 0;
-                    in += static_cast<Bits>(v[j] - low) <= width ? 1 : 0;
-                }
-                above[slot] += a;
-                auto& kept = inside[slot];
-                if (in == 0) continue;
-                // Branch-free compaction (in-bracket entries are scattered): every entry is written,
-                // the position advances only for those inside; one slot of slack for the last write.
-                std::size_t pos = kept.size();
-                kept.resize(pos + in + 1);
-                entry* dst = kept.data();
-                const auto offset = static_cast<std::uint32_t>(b0 - begin);
-                for (std::size_t j = 0; j < len; ++j) {
-                    dst[pos] = {v[j], offset + static_cast<std::uint32_t>(j)};
-                    pos += static_cast<Bits>(v[j] - low) <= width ? 1 : 0;
-                }
-                kept.resize(pos);
-                if (kept.size() > cap) {
-                    overflow[slot] = 1;
-                    kept = {};
+        with_isa([&] {
+            thread_local std::vector<Bits> local;
+            local.resize(problems * select_block);
+            const std::size_t c = begin / select_grain;
+            for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
+                const std::size_t len = std::min(select_block, end - b0);
+                produce(b0, b0 + len, std::span<Bits>(local.data(), problems * len));
+                for (std::size_t l = 0; l < live.size(); ++l) {
+                    const std::size_t slot = c * live.size() + l;
+                    if (!bracketed[l] || overflow[slot]) continue;
+                    bracket_entries<Bits>& kept = inside[slot];
+                    if (!kept.bits) kept.allocate(cap);
+                    above[slot] += split_block<Bits>(local.data() + queries[live[l]].problem * len, len, lo[l],
+                                                     hi[l] - lo[l], static_cast<std::uint32_t>(b0 - begin), kept);
+                    if (kept.size > cap) {
+                        overflow[slot] = 1;
+                        kept = {};
+                    }
                 }
             }
-        }
+        });
     });
-    // 3. Resolve each bracketed query whose k-th entry lies in its bracket.
+    // 3. Resolve each bracketed query whose k-th entry lies in its bracket: t and the tie cut are those of
+    // the (k - above)-th largest in-bracket entry, found by the radix passes on the in-bracket patterns
+    // (concatenated in chunk order, so in flat-index order, and ties resolve as in the whole tensor).
     for (std::size_t l = 0; l < live.size(); ++l) {
         if (!bracketed[l]) continue;
         std::size_t count_above = 0;
@@ -209,48 +277,35 @@ void sampled_select(std::size_t n, std::size_t problems, std::span<const select_
         bool spilled = false;
         for (std::size_t c = 0; c < chunks; ++c) {
             count_above += above[c * live.size() + l];
-            count_inside += inside[c * live.size() + l].size();
+            count_inside += inside[c * live.size() + l].size;
             spilled = spilled || overflow[c * live.size() + l] != 0;
         }
         const std::size_t q = live[l];
         const std::size_t k = need[q];
         if (spilled || !(count_above < k && k <= count_above + count_inside)) continue;
-        const std::size_t r = k - count_above;  // t is the r-th largest in-bracket pattern
-        Bits t = 0;
-        std::size_t greater = 0;  // in-bracket entries above t
-        std::size_t equal = 0;    // ... and equal to t
-        if (const Bits range = hi[l] - lo[l]; range < (Bits{1} << 20)) {
-            // A counting sort of the bracket (a few buckets of the histogram wide).
-            std::vector<std::uint32_t> counts(static_cast<std::size_t>(range) + 1, 0);
-            for (std::size_t c = 0; c < chunks; ++c)
-                for (const entry& e : inside[c * live.size() + l]) ++counts[static_cast<std::size_t>(e.bits - lo[l])];
-            std::size_t index = counts.size();
-            while (greater + counts[index - 1] < r) greater += counts[--index];
-            t = static_cast<Bits>(lo[l] + static_cast<Bits>(index - 1));
-            equal = counts[index - 1];
+        std::vector<Bits> values;
+        values.reserve(count_inside);
+        for (std::size_t c = 0; c < chunks; ++c) {
+            const bracket_entries<Bits>& e = inside[c * live.size() + l];
+            values.insert(values.end(), e.bits.get(), e.bits.get() + e.size);
+        }
+        const rank_cut<Bits> inner = select_top<Bits>(std::span<const Bits>(values), k - count_above,
+                                                      std::numeric_limits<std::size_t>::max());
+        rank_cut<Bits> cut{inner.t, std::numeric_limits<std::size_t>::max()};
+        if (inner.cut == std::numeric_limits<std::size_t>::max()) {
+            // Every entry >= inner.t kept (inner.t may lie below the bracket when the radix took a bucket
+            // whole): t is the smallest kept pattern, which lies in the bracket — the exact threshold.
+            Bits smallest = std::numeric_limits<Bits>::max();
+            for (const Bits b : values) smallest = b >= inner.t && b < smallest ? b : smallest;
+            cut.t = smallest;
         } else {
-            std::vector<Bits> values;
-            values.reserve(count_inside);
-            for (std::size_t c = 0; c < chunks; ++c)
-                for (const entry& e : inside[c * live.size() + l]) values.push_back(e.bits);
-            std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(r - 1), values.end(), std::greater<>{});
-            t = values[r - 1];
-            greater = static_cast<std::size_t>(std::count_if(values.begin(), values.end(), [&](Bits b) { return b > t; }));
-            equal = static_cast<std::size_t>(std::count(values.begin(), values.end(), t));
+            // The last kept entry equal to t is in-bracket entry inner.cut - 1: its flat index + 1.
+            std::size_t index = inner.cut - 1;
+            std::size_t c = 0;
+            while (index >= inside[c * live.size() + l].size) index -= inside[c++ * live.size() + l].size;
+            cut.cut = c * select_grain + inside[c * live.size() + l].offsets[index] + 1;
         }
-        std::size_t equal_needed = r - greater;
-        // Every entry equal to t kept: the radix passes' canonical cut (kept <=> bits >= t).
-        std::size_t cut = equal_needed == equal ? std::numeric_limits<std::size_t>::max() : 0;
-        for (std::size_t c = 0; c < chunks && cut == 0; ++c) {
-            for (const entry& e : inside[c * live.size() + l]) {
-                if (e.bits == t && --equal_needed == 0) {
-                    cut = c * select_grain + e.offset + 1;
-                    break;
-                }
-            }
-        }
-        BLEND_ASSERT(cut != 0, "sampled_select: tie cut located");
-        result[q] = {t, cut};
+        result[q] = cut;
         active[q] = 0;
     }
 }
@@ -304,37 +359,39 @@ template <class Bits, class Produce>
         const bool keep_chunks = shift == 0 && chunks * live.size() <= kept_histograms;
         if (keep_chunks) chunk_hist.assign(chunks * live.size() * buckets, 0);
         parallel_for(n, select_grain, [&](std::size_t begin, std::size_t end) {
-            thread_local std::vector<std::uint32_t> local;
-            thread_local std::vector<Bits> buffer;
-            std::uint32_t* hist_base = nullptr;
-            if (keep_chunks) {
-                hist_base = chunk_hist.data() + (begin / select_grain) * live.size() * buckets;
-            } else {
-                local.assign(live.size() * buckets, 0);
-                hist_base = local.data();
-            }
-            buffer.resize(problems * select_block);
-            for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
-                const std::size_t len = std::min(select_block, end - b0);
-                produce(b0, b0 + len, std::span<Bits>(buffer.data(), problems * len));
-                for (std::size_t l = 0; l < live.size(); ++l) {
-                    const std::size_t q = live[l];
-                    const Bits* v = buffer.data() + queries[q].problem * len;
-                    std::uint32_t* h = hist_base + l * buckets;
-                    if (level == 0) {
-                        for (std::size_t j = 0; j < len; ++j) ++h[static_cast<std::size_t>(v[j] >> shift) & 0xFFFF];
-                    } else {
-                        const Bits want = prefix[q];
-                        for (std::size_t j = 0; j < len; ++j) {
-                            if (static_cast<Bits>(v[j] >> high_shift) == want) {
-                                ++h[static_cast<std::size_t>(v[j] >> shift) & 0xFFFF];
+            with_isa([&] {
+                thread_local std::vector<std::uint32_t> local;
+                thread_local std::vector<Bits> buffer;
+                std::uint32_t* hist_base = nullptr;
+                if (keep_chunks) {
+                    hist_base = chunk_hist.data() + (begin / select_grain) * live.size() * buckets;
+                } else {
+                    local.assign(live.size() * buckets, 0);
+                    hist_base = local.data();
+                }
+                buffer.resize(problems * select_block);
+                for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
+                    const std::size_t len = std::min(select_block, end - b0);
+                    produce(b0, b0 + len, std::span<Bits>(buffer.data(), problems * len));
+                    for (std::size_t l = 0; l < live.size(); ++l) {
+                        const std::size_t q = live[l];
+                        const Bits* v = buffer.data() + queries[q].problem * len;
+                        std::uint32_t* h = hist_base + l * buckets;
+                        if (level == 0) {
+                            for (std::size_t j = 0; j < len; ++j) ++h[static_cast<std::size_t>(v[j] >> shift) & 0xFFFF];
+                        } else {
+                            const Bits want = prefix[q];
+                            for (std::size_t j = 0; j < len; ++j) {
+                                if (static_cast<Bits>(v[j] >> high_shift) == want) {
+                                    ++h[static_cast<std::size_t>(v[j] >> shift) & 0xFFFF];
+                                }
                             }
                         }
                     }
                 }
-            }
-            const std::lock_guard lock{merge_mutex};
-            for (std::size_t i = 0; i < total.size(); ++i) total[i] += hist_base[i];
+                const std::lock_guard lock{merge_mutex};
+                for (std::size_t i = 0; i < total.size(); ++i) total[i] += hist_base[i];
+            });
         });
         chunk_live = keep_chunks ? live : std::vector<std::size_t>{};
         for (std::size_t l = 0; l < live.size(); ++l) {
@@ -382,21 +439,23 @@ template <class Bits, class Produce>
             }
         }
         if (!counted) parallel_for(n, select_grain, [&](std::size_t begin, std::size_t end) {
-            thread_local std::vector<Bits> buffer;
-            buffer.resize(problems * select_block);
-            const std::size_t chunk = begin / select_grain;
-            for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
-                const std::size_t len = std::min(select_block, end - b0);
-                produce(b0, b0 + len, std::span<Bits>(buffer.data(), problems * len));
-                for (std::size_t l = 0; l < tied.size(); ++l) {
-                    const std::size_t q = tied[l];
-                    const Bits* v = buffer.data() + queries[q].problem * len;
-                    const Bits t = result[q].t;
-                    std::size_t c = 0;
-                    for (std::size_t j = 0; j < len; ++j) c += v[j] == t ? 1 : 0;
-                    counts[chunk * tied.size() + l] += c;
+            with_isa([&] {
+                thread_local std::vector<Bits> buffer;
+                buffer.resize(problems * select_block);
+                const std::size_t chunk = begin / select_grain;
+                for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
+                    const std::size_t len = std::min(select_block, end - b0);
+                    produce(b0, b0 + len, std::span<Bits>(buffer.data(), problems * len));
+                    for (std::size_t l = 0; l < tied.size(); ++l) {
+                        const std::size_t q = tied[l];
+                        const Bits* v = buffer.data() + queries[q].problem * len;
+                        const Bits t = result[q].t;
+                        std::size_t c = 0;
+                        for (std::size_t j = 0; j < len; ++j) c += v[j] == t ? 1 : 0;
+                        counts[chunk * tied.size() + l] += c;
+                    }
                 }
-            }
+            });
         });
         std::vector<Bits> buffer(problems * select_block);
         for (std::size_t l = 0; l < tied.size(); ++l) {
@@ -429,8 +488,7 @@ template <class Bits, class Produce>
 /// Convenience for one in-memory array of magnitude patterns: the top-k cut (`sampled_min` as in
 /// `select_top`).
 template <class Bits>
-[[nodiscard]] rank_cut<Bits> select_top(std::span<const Bits> values, std::size_t k,
-                                        std::size_t sampled_min = sampled_select_min) {
+rank_cut<Bits> select_top(std::span<const Bits> values, std::size_t k, std::size_t sampled_min) {
     const select_query query{0, k};
     return select_top<Bits>(
                values.size(), 1, std::span<const select_query>(&query, 1),

@@ -6,7 +6,8 @@
 # Prints, for linear (uniform, 4 models) and ties (base + 3, density 0.5): best-of-3 wall time, the ratio
 # to the I/O floor (best of 3: `cat` of the four inputs to /dev/null + `cp` of one model + sync, warm
 # page cache; goals <= 1.5x linear, <= 3x ties) and peak RSS from `/usr/bin/time -f %M` (goal
-# < 1,400,000 KiB). Builds blend-merge (Release) into $BLEND_BENCH_BUILD_DIR (default build-bench) with
+# < 1,400,000 KiB). The hot loops run at the CPU's widest vector level; set BLEND_ISA=avx2 or baseline in the
+# environment to time a lower one (core/isa.hpp). Builds blend-merge (Release) into $BLEND_BENCH_BUILD_DIR (default build-bench) with
 # $BLEND_BENCH_JOBS parallel jobs (default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."

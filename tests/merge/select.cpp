@@ -1,4 +1,5 @@
 // Tests for blend/merge/detail/select.hpp: the magnitude top-k kernel (METHODS.md "Selection rules").
+#include <blend/core/isa.hpp>
 #include <blend/core/parallel.hpp>
 #include <blend/core/random.hpp>
 #include <blend/merge/detail/select.hpp>
@@ -163,13 +164,53 @@ TEST_CASE("the sampled pass resolves continuous and mildly tied data in one pass
         auto produce = [&](std::size_t b, std::size_t e, std::span<std::uint32_t> out) {
             std::copy(bits.begin() + static_cast<std::ptrdiff_t>(b), bits.begin() + static_cast<std::ptrdiff_t>(e), out.begin());
         };
-        sampled_select<std::uint32_t>(n, 1, queries, need, active, sampled, produce);
-        for (std::size_t q = 0; q < queries.size(); ++q) {
-            CAPTURE(levels, q);
-            CHECK(active[q] == 0);  // resolved by the sampled pass, not left to the radix passes
-            const auto radix = select_top<std::uint32_t>(bits, queries[q].k, std::numeric_limits<std::size_t>::max());
-            CHECK(sampled[q].t == radix.t);
-            CHECK(sampled[q].cut == radix.cut);
+        for (int level = 0; level <= static_cast<int>(blend::cpu_isa()); ++level) {
+            blend::limit_isa(static_cast<blend::isa_level>(level));
+            std::fill(active.begin(), active.end(), 1);
+            sampled_select<std::uint32_t>(n, 1, queries, need, active, sampled, produce);
+            for (std::size_t q = 0; q < queries.size(); ++q) {
+                CAPTURE(levels, q, level);
+                CHECK(active[q] == 0);  // resolved by the sampled pass, not left to the radix passes
+                const auto radix = select_top<std::uint32_t>(bits, queries[q].k, std::numeric_limits<std::size_t>::max());
+                CHECK(sampled[q].t == radix.t);
+                CHECK(sampled[q].cut == radix.cut);
+            }
         }
+        blend::limit_isa(blend::isa_level::avx512);
+    }
+}
+
+TEST_CASE("split_block gives the same count and entries at every instruction-set level", "[merge][select][isa]") {
+    blend::random_stream rng(5, 6);
+    const std::size_t len = select_block - 5;  // vector bodies and a scalar tail
+    std::vector<std::uint32_t> v(len);
+    for (std::size_t j = 0; j < len; ++j) v[j] = rng.bits(j) % 4000 + 0x3A000000u;  // patterns below 2^31
+    v[0] = 0x7FFFFFFFu;
+    v[1] = 0;
+    struct bracket {
+        std::uint32_t low, width;
+    };
+    for (const bracket b : {bracket{0x3A000000u + 1000, 500}, bracket{0x3A000000u + 3999, 0}, bracket{0, 0x3A000000u + 10},
+                            bracket{0x3A000000u + 2000, 0xFFFFFFFFu - (0x3A000000u + 2000)}}) {
+        CAPTURE(b.low, b.width);
+        bracket_entries<std::uint32_t> want;
+        want.allocate(len);
+        want.size = 3;  // appends after what is there
+        const std::size_t want_above = split_entries<std::uint32_t>(v.data(), 0, len, b.low, b.width, 100, want);
+        std::size_t inside = 0;
+        for (const std::uint32_t x : v) inside += x >= b.low && x - b.low <= b.width;
+        CHECK(want.size == 3 + inside);
+        for (int level = 0; level <= static_cast<int>(blend::cpu_isa()); ++level) {
+            CAPTURE(blend::name(static_cast<blend::isa_level>(level)));
+            blend::limit_isa(static_cast<blend::isa_level>(level));
+            bracket_entries<std::uint32_t> got;
+            got.allocate(len);
+            got.size = 3;
+            CHECK(split_block<std::uint32_t>(v.data(), len, b.low, b.width, 100, got) == want_above);
+            REQUIRE(got.size == want.size);
+            CHECK(std::equal(got.bits.get() + 3, got.bits.get() + got.size, want.bits.get() + 3));
+            CHECK(std::equal(got.offsets.get() + 3, got.offsets.get() + got.size, want.offsets.get() + 3));
+        }
+        blend::limit_isa(blend::isa_level::avx512);
     }
 }

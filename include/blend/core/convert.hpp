@@ -148,6 +148,24 @@ inline void convert_bytes_typed(const std::byte* in, std::byte* out, std::size_t
     }
 }
 
+/// True for the pairs of floating-point storage types (float32/64, f16, bf16): the conversions the merge
+/// kernels run per chunk, worth a copy per instruction set.
+template <class To, class From>
+inline constexpr bool floating_pair = (std::is_same_v<To, float> || std::is_same_v<To, double> || std::is_same_v<To, f16> ||
+                                       std::is_same_v<To, bf16>) &&
+                                      (std::is_same_v<From, float> || std::is_same_v<From, double> ||
+                                       std::is_same_v<From, f16> || std::is_same_v<From, bf16>);
+
+/// `convert_bytes_typed`, at the CPU's widest vector instructions for the floating-point pairs.
+template <element To, element From>
+inline void convert_bytes_dispatched(const std::byte* in, std::byte* out, std::size_t count) noexcept {
+    if constexpr (floating_pair<To, From>) {
+        with_isa([&] { convert_bytes_typed<To, From>(in, out, count); });
+    } else {
+        convert_bytes_typed<To, From>(in, out, count);
+    }
+}
+
 }  // namespace detail
 
 /// Converts `in[i]` to `out[i]` for every i with the element rules of this header (file comment):
@@ -197,17 +215,15 @@ inline void convert_bytes(dtype from, const std::byte* in, dtype to, std::byte* 
 }
 
 /// `convert_bytes` from a runtime dtype into a buffer of the static element type `To`, for the hot
-/// kernels that know their math type: one dtype switch instead of two, run at the CPU's widest vector
-/// instructions (`with_isa`; identical results), and never inlined, so a kernel that is itself compiled
-/// per instruction set (core/isa.hpp) does not carry a copy of every conversion loop.
+/// kernels that know their math type: one dtype switch instead of two, the floating-point pairs run at
+/// the CPU's widest vector instructions (`with_isa`; identical results), and never inlined, so a kernel
+/// that is itself compiled per instruction set (core/isa.hpp) does not carry every conversion loop.
 template <element To>
 [[gnu::noinline]] void convert_bytes_to(dtype from, const std::byte* in, To* out, std::size_t count) {
     if (count == 0) return;
     BLEND_ASSERT(in != nullptr && out != nullptr, "convert_bytes_to: null buffer");
-    with_isa([&] {
-        visit_dtype(from, [&]<class From>(std::type_identity<From>) {
-            detail::convert_bytes_typed<To, From>(in, reinterpret_cast<std::byte*>(out), count);
-        });
+    visit_dtype(from, [&]<class From>(std::type_identity<From>) {
+        detail::convert_bytes_dispatched<To, From>(in, reinterpret_cast<std::byte*>(out), count);
     });
 }
 
@@ -217,10 +233,8 @@ template <element From>
 [[gnu::noinline]] void convert_bytes_from(const From* in, dtype to, std::byte* out, std::size_t count) {
     if (count == 0) return;
     BLEND_ASSERT(in != nullptr && out != nullptr, "convert_bytes_from: null buffer");
-    with_isa([&] {
-        visit_dtype(to, [&]<class To>(std::type_identity<To>) {
-            detail::convert_bytes_typed<To, From>(reinterpret_cast<const std::byte*>(in), out, count);
-        });
+    visit_dtype(to, [&]<class To>(std::type_identity<To>) {
+        detail::convert_bytes_dispatched<To, From>(reinterpret_cast<const std::byte*>(in), out, count);
     });
 }
 

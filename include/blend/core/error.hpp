@@ -57,8 +57,8 @@ public:
 namespace detail {
 /// Throws the `internal_error` of a failed `BLEND_ASSERT`. (`__FILE__`/`__LINE__` rather than
 /// `std::source_location`, which Clang 14 cannot compile with libstdc++ 12.)
-[[noreturn]] inline void assertion_failed(const char* expression, const char* message, const char* file,
-                                          long line) {
+[[noreturn, gnu::noinline, gnu::cold]] inline void assertion_failed(const char* expression, const char* message,
+                                                                     const char* file, long line) {
     std::string text = std::string{"blend: internal check failed: "} + expression;
     if (message != nullptr && *message != '\0') {
         text += " (";

@@ -83,6 +83,16 @@ template <std::floating_point T>
     return values.size();
 }
 
+namespace detail {
+
+/// The throw of `require_finite`, out of line: hot loops (and the per-instruction-set copies of
+/// core/isa.hpp, which inline everything they can) keep only the call.
+[[noreturn, gnu::noinline, gnu::cold]] inline void throw_non_finite(std::size_t input, std::size_t element, double value) {
+    throw non_finite_input{input, element, value};
+}
+
+}  // namespace detail
+
 /// Throws `non_finite_input{input, first + k, values[k]}` for the first non-finite `values[k]`; `first` is
 /// the flat index of `values[0]` in input number `input`.
 template <std::floating_point T>
@@ -90,7 +100,7 @@ void require_finite(std::span<const T> values, std::size_t input, std::size_t fi
     if (all_finite(values)) [[likely]]
         return;
     const std::size_t k = first_non_finite(values);
-    throw non_finite_input{input, first + k, static_cast<double>(values[k])};
+    detail::throw_non_finite(input, first + k, static_cast<double>(values[k]));
 }
 
 }  // namespace blend

@@ -4,20 +4,24 @@
 /// vector instruction set this CPU has, whatever the build's -march — so a portable x86-64 build still
 /// gets AVX2 or AVX-512 loops where they run.
 ///
-/// How. On x86-64 with GCC or Clang, `f` is called from one of three copies of a small trampoline:
-/// baseline, AVX2 (+F16C, BMI1/2, POPCNT) and AVX-512 (F, BW, VL, DQ on top). Each copy carries
-/// `flatten`, so `f` and everything it calls that can be inlined is compiled into that copy for its
-/// instruction set; calls that are not inlined (out-of-line functions, other parallel loops) run their
-/// ordinary code. The CPU is asked once (`__builtin_cpu_supports`). Elsewhere `with_isa` just calls `f`.
+/// How. On x86-64 with GCC or Clang, `f` is called from one of two copies of a small trampoline, AVX2
+/// (+F16C, BMI1/2, POPCNT) and AVX-512 (F, BW, VL, DQ on top), or directly at the baseline level. Each
+/// copy carries `flatten`, so `f` and everything it calls that can be inlined is compiled into that copy
+/// for its instruction set; calls that are not inlined (out-of-line functions, other parallel loops) run
+/// their ordinary code. The CPU is asked once (`__builtin_cpu_supports`). Elsewhere `with_isa` calls `f`.
 ///
 /// Same numbers at every level. The copies never contract a * b + c into a fused multiply-add (GCC:
 /// `optimize("fp-contract=off")`; Clang: FMA disabled, which on Clang also leaves the AVX-512 copy at
-/// AVX2 code), so every level rounds every operation as the baseline does and results are bitwise
-/// identical across levels and machines. Tests run each kernel at every level the CPU has and compare.
+/// AVX2 code), so they round every operation as the baseline build does and results are bitwise
+/// identical across levels and machines — as long as the build's own flags do not enable FMA
+/// contraction (-march with FMA), which would change the baseline level alone. Tests run each kernel at
+/// every level the CPU has and compare.
 ///
 /// Control. The environment variable `BLEND_ISA` (`baseline`, `avx2`, `avx512`) caps the level for the
 /// process (read once); `limit_isa` caps it from code (tests, benchmarks). Neither can raise the level
-/// above what the CPU has.
+/// above what the CPU has. Defining `BLEND_NO_ISA_DISPATCH` drops the three copies (`with_isa` just calls
+/// `f`; compiles about 1.5x faster — the sanitizer build uses it) but keeps the CPU query, so the few
+/// hand-written vector kernels (`BLEND_ISA_X86`, e.g. merge/detail/select.hpp) still run and are tested.
 
 #include <atomic>
 #include <cstdlib>
@@ -38,15 +42,16 @@ enum class isa_level : int { baseline = 0, avx2 = 1, avx512 = 2 };
     }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(BLEND_NO_ISA_DISPATCH)
-#define BLEND_ISA_DISPATCH 1
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define BLEND_ISA_X86 1  // the CPU is asked; hand-written AVX2 / AVX-512 kernels may be compiled
+#endif
+#if defined(BLEND_ISA_X86) && !defined(BLEND_NO_ISA_DISPATCH)
+#define BLEND_ISA_DISPATCH 1  // with_isa runs per-level copies
 #if defined(__clang__)
-#define BLEND_ISA_BASELINE_ATTRIBUTES __attribute__((flatten, target("no-fma")))
 #define BLEND_ISA_AVX2_ATTRIBUTES __attribute__((flatten, target("avx2,f16c,bmi,bmi2,popcnt,no-fma")))
 #define BLEND_ISA_AVX512_ATTRIBUTES \
     __attribute__((flatten, target("avx512f,avx512bw,avx512vl,avx512dq,avx2,f16c,bmi,bmi2,popcnt,no-fma")))
 #else
-#define BLEND_ISA_BASELINE_ATTRIBUTES __attribute__((flatten, optimize("fp-contract=off")))
 #define BLEND_ISA_AVX2_ATTRIBUTES \
     __attribute__((flatten, optimize("fp-contract=off"), target("avx2,f16c,bmi,bmi2,popcnt")))
 #define BLEND_ISA_AVX512_ATTRIBUTES                        \
@@ -59,7 +64,7 @@ namespace detail {
 
 /// The widest level this CPU supports (and this build can dispatch to).
 [[nodiscard]] inline isa_level cpu_isa_level() noexcept {
-#if defined(BLEND_ISA_DISPATCH)
+#if defined(BLEND_ISA_X86)
     static const isa_level level = [] {
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -96,10 +101,6 @@ namespace detail {
 
 #if defined(BLEND_ISA_DISPATCH)
 template <class F>
-BLEND_ISA_BASELINE_ATTRIBUTES decltype(auto) run_baseline(F& f) {
-    return f();
-}
-template <class F>
 BLEND_ISA_AVX2_ATTRIBUTES decltype(auto) run_avx2(F& f) {
     return f();
 }
@@ -133,7 +134,7 @@ decltype(auto) with_isa(F&& f) {
     switch (active_isa()) {
     case isa_level::avx512: return detail::run_avx512(f);
     case isa_level::avx2: return detail::run_avx2(f);
-    default: return detail::run_baseline(f);
+    default: return f();
     }
 #else
     return f();

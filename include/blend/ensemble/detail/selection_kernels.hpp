@@ -32,7 +32,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if defined(BLEND_ISA_DISPATCH)  // core/isa.hpp: x86-64 with GCC or Clang
+#if defined(BLEND_ISA_X86)  // core/isa.hpp: x86-64 with GCC or Clang
 #include <immintrin.h>
 #endif
 
@@ -287,7 +287,7 @@ template <class P>
     return total;
 }
 
-#if defined(BLEND_ISA_DISPATCH)
+#if defined(BLEND_ISA_X86)
 /// `sum_log_affine` for the float32 screen with 256-bit AVX2 vectors (the same operations, four doubles at a
 /// time; no FMA, so each lane rounds exactly as the SSE2 path does), compiled for AVX2 whatever the build's
 /// -march and called only on CPUs that have it (`screen_log_affine`).
@@ -322,7 +322,7 @@ __attribute__((target("avx2"))) inline double sum_log_affine_avx2(const double* 
 /// The screening pass: `sum_log_affine` over float32 probabilities, on AVX2 when the CPU has it.
 [[nodiscard]] inline double screen_log_affine(const double* u, const double* v, const float* p,
                                               std::size_t n) {
-#if defined(BLEND_ISA_DISPATCH)
+#if defined(BLEND_ISA_X86)
     if (active_isa() >= isa_level::avx2) return sum_log_affine_avx2(u, v, p, n);
 #endif
     return sum_log_affine(u, v, p, n);

@@ -5,8 +5,9 @@
 /// consensus, mix, normalize, lambda. The public surface is blend/merge/task_arithmetic.hpp.
 ///
 /// Passes over the tensor (task vectors are recomputed from the inputs each pass, never stored):
-///   selection (magnitude, breadcrumbs): 2 histogram passes (float32; up to 4 for float64) + a tie
-///     pass when the k-th magnitude is tied across the cut — detail/select.hpp;
+///   selection (magnitude, breadcrumbs): one sampled pass for tensors of 1M+ entries, else (or when the
+///     sample was unlucky) 2 histogram passes (float32; up to 4 for float64) + a tie pass when the k-th
+///     magnitude is tied across the cut — detail/select.hpp;
 ///   DELLA: one pass over rows storing one float per element (0, 1 or 1/p);
 ///   l1 rescale: one reduction pass (sum |d|, sum |kept d| in float64);
 ///   apply: the elementwise core (mask, weight, consensus, mix, round once).

@@ -29,6 +29,7 @@
 #include <blend/core/parallel.hpp>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -41,7 +42,7 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(BLEND_ISA_DISPATCH)
+#if defined(BLEND_ISA_X86)
 #include <immintrin.h>
 #endif
 
@@ -116,7 +117,26 @@ struct bracket_entries {
     }
 };
 
-#if defined(BLEND_ISA_DISPATCH)
+/// The scalar core of `split_block` for entries [j0, len): returns the count above the bracket and
+/// appends the in-bracket entries at `out.size`. Branch-free (in-bracket entries are scattered): every
+/// entry is written, the position advances only for those inside.
+template <class Bits>
+std::size_t split_entries(const Bits* v, std::size_t j0, std::size_t len, Bits low, Bits width, std::uint32_t first,
+                          bracket_entries<Bits>& out) {
+    const Bits high = low + width;
+    std::size_t above = 0;
+    for (std::size_t j = j0; j < len; ++j) above += v[j] > high ? 1 : 0;  // vectorizes
+    std::size_t pos = out.size;
+    for (std::size_t j = j0; j < len; ++j) {
+        out.bits[pos] = v[j];
+        out.offsets[pos] = first + static_cast<std::uint32_t>(j);
+        pos += static_cast<Bits>(v[j] - low) <= width ? 1 : 0;
+    }
+    out.size = pos;
+    return above;
+}
+
+#if defined(BLEND_ISA_X86)
 /// `split_block` for 32-bit patterns with AVX-512: compares and popcounts 16 entries at a time and packs
 /// the in-bracket ones with a register compress and one full-width store (the stores' tails are
 /// overwritten by the next ones; compress-to-memory is slow on some CPUs).
@@ -141,14 +161,52 @@ struct bracket_entries {
         pos += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(in)));
         index = _mm512_add_epi32(index, sixteen);
     }
-    for (; j < len; ++j) {
-        above += v[j] > low + width ? 1 : 0;
-        out.bits[pos] = v[j];
-        out.offsets[pos] = first + static_cast<std::uint32_t>(j);
-        pos += static_cast<std::uint32_t>(v[j] - low) <= width ? 1 : 0;
+    out.size = pos;
+    return above + split_entries<std::uint32_t>(v, j, len, low, width, first, out);
+}
+
+/// For each 8-bit lane mask, the lanes it selects packed to the front (one byte per lane index).
+inline constexpr auto pack_lanes_table = [] {
+    std::array<std::uint64_t, 256> table{};
+    for (unsigned mask = 0; mask < 256; ++mask) {
+        std::uint64_t packed = 0;
+        int at = 0;
+        for (unsigned lane = 0; lane < 8; ++lane) {
+            if ((mask >> lane) & 1u) packed |= static_cast<std::uint64_t>(lane) << (8 * at++);
+        }
+        table[mask] = packed;
+    }
+    return table;
+}();
+
+/// `split_block` for 32-bit patterns with AVX2: 8 entries at a time, the in-bracket lanes packed with a
+/// table permutation and one full-width store. Patterns are below 2^31 (magnitudes), so signed compares
+/// order them; the bracket's top is clamped to 2^31 - 1 for the same reason.
+[[gnu::target("avx2,popcnt"), gnu::noinline]] inline std::size_t split_block_avx2(
+    const std::uint32_t* v, std::size_t len, std::uint32_t low, std::uint32_t width, std::uint32_t first,
+    bracket_entries<std::uint32_t>& out) {
+    const std::uint32_t high = std::min<std::uint32_t>(low + width, 0x7FFFFFFFu);
+    const __m256i vlow = _mm256_set1_epi32(static_cast<int>(low));
+    const __m256i vhigh = _mm256_set1_epi32(static_cast<int>(high));
+    const __m256i eight = _mm256_set1_epi32(8);
+    __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(first)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    std::size_t above = 0;
+    std::size_t pos = out.size;
+    std::size_t j = 0;
+    for (; j + 8 <= len; j += 8) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + j));
+        const __m256i over = _mm256_cmpgt_epi32(x, vhigh);
+        const __m256i outside = _mm256_or_si256(over, _mm256_cmpgt_epi32(vlow, x));
+        above += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(over)))));
+        const auto in = static_cast<unsigned>(~_mm256_movemask_ps(_mm256_castsi256_ps(outside))) & 0xFFu;
+        const __m256i lanes = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(pack_lanes_table[in])));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.bits.get() + pos), _mm256_permutevar8x32_epi32(x, lanes));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out.offsets.get() + pos), _mm256_permutevar8x32_epi32(index, lanes));
+        pos += static_cast<std::size_t>(std::popcount(in));
+        index = _mm256_add_epi32(index, eight);
     }
     out.size = pos;
-    return above;
+    return above + split_entries<std::uint32_t>(v, j, len, low, width, first, out);
 }
 #endif
 
@@ -157,24 +215,51 @@ struct bracket_entries {
 template <class Bits>
 std::size_t split_block(const Bits* v, std::size_t len, Bits low, Bits width, std::uint32_t first,
                         bracket_entries<Bits>& out) {
-#if defined(BLEND_ISA_DISPATCH)
+#if defined(BLEND_ISA_X86)
     if constexpr (std::is_same_v<Bits, std::uint32_t>) {
-        if (active_isa() == isa_level::avx512) return split_block_avx512(v, len, low, width, first, out);
+        switch (active_isa()) {
+        case isa_level::avx512: return split_block_avx512(v, len, low, width, first, out);
+        case isa_level::avx2: return split_block_avx2(v, len, low, width, first, out);
+        default: break;
+        }
     }
 #endif
-    const Bits high = low + width;
-    std::size_t above = 0;
-    for (std::size_t j = 0; j < len; ++j) above += v[j] > high ? 1 : 0;  // vectorizes
-    // Branch-free compaction (in-bracket entries are scattered): every entry is written, the position
-    // advances only for those inside.
-    std::size_t pos = out.size;
-    for (std::size_t j = 0; j < len; ++j) {
-        out.bits[pos] = v[j];
-        out.offsets[pos] = first + static_cast<std::uint32_t>(j);
-        pos += static_cast<Bits>(v[j] - low) <= width ? 1 : 0;
-    }
-    out.size = pos;
-    return above;
+    return split_entries<Bits>(v, 0, len, low, width, first, out);
+}
+
+/// The calling thread's scratch histograms of the radix passes (a function-local thread_local, so it is
+/// constructed on whichever pool thread first asks for it).
+[[nodiscard]] inline std::vector<std::uint32_t>& thread_histograms() {
+    thread_local std::vector<std::uint32_t> histograms;
+    return histograms;
+}
+
+/// A chunk hook of `selection_pass` that does nothing.
+struct ignore_chunk {
+    void operator()(std::size_t) const noexcept {}
+};
+
+/// One parallel pass of a selection over entries [0, n): for every chunk c of `select_grain` entries,
+/// `start(c)`, then `block(c, b0, len, patterns)` for each block [b0, b0 + len) of it in order, with
+/// `patterns` = `produce`'s output for the block (problem p at p * len), then `finish(c)` — all on one
+/// thread, compiled for the CPU's widest vector instructions (`with_isa`).
+template <class Bits, class Produce, class Block, class Start = ignore_chunk, class Finish = ignore_chunk>
+void selection_pass(std::size_t n, std::size_t problems, Produce& produce, Block&& block, Start&& start = {},
+                    Finish&& finish = {}) {
+    parallel_for(n, select_grain, [&](std::size_t begin, std::size_t end) {
+        with_isa([&] {
+            thread_local std::vector<Bits> patterns;
+            patterns.resize(problems * select_block);
+            const std::size_t c = begin / select_grain;
+            start(c);
+            for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
+                const std::size_t len = std::min(select_block, end - b0);
+                produce(b0, b0 + len, std::span<Bits>(patterns.data(), problems * len));
+                block(c, b0, len, static_cast<const Bits*>(patterns.data()));
+            }
+            finish(c);
+        });
+    });
 }
 
 /// The sampled single pass of `select_top`: resolves the `active` queries whose k-th largest pattern
@@ -244,28 +329,19 @@ void sampled_select(std::size_t n, std::size_t problems, std::span<const select_
     std::vector<std::size_t> above(chunks * live.size(), 0);
     std::vector<bracket_entries<Bits>> inside(chunks * live.size());
     std::vector<char> overflow(chunks * live.size(), 0);
-    parallel_for(n, select_grain, [&](std::size_t begin, std::size_t end) {
-        with_isa([&] {
-            thread_local std::vector<Bits> local;
-            local.resize(problems * select_block);
-            const std::size_t c = begin / select_grain;
-            for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
-                const std::size_t len = std::min(select_block, end - b0);
-                produce(b0, b0 + len, std::span<Bits>(local.data(), problems * len));
-                for (std::size_t l = 0; l < live.size(); ++l) {
-                    const std::size_t slot = c * live.size() + l;
-                    if (!bracketed[l] || overflow[slot]) continue;
-                    bracket_entries<Bits>& kept = inside[slot];
-                    if (!kept.bits) kept.allocate(cap);
-                    above[slot] += split_block<Bits>(local.data() + queries[live[l]].problem * len, len, lo[l],
-                                                     hi[l] - lo[l], static_cast<std::uint32_t>(b0 - begin), kept);
-                    if (kept.size > cap) {
-                        overflow[slot] = 1;
-                        kept = {};
-                    }
-                }
+    selection_pass<Bits>(n, problems, produce, [&](std::size_t c, std::size_t b0, std::size_t len, const Bits* patterns) {
+        for (std::size_t l = 0; l < live.size(); ++l) {
+            const std::size_t slot = c * live.size() + l;
+            if (!bracketed[l] || overflow[slot]) continue;
+            bracket_entries<Bits>& kept = inside[slot];
+            if (!kept.bits) kept.allocate(cap);
+            above[slot] += split_block<Bits>(patterns + queries[live[l]].problem * len, len, lo[l], hi[l] - lo[l],
+                                             static_cast<std::uint32_t>(b0 - c * select_grain), kept);
+            if (kept.size > cap) {
+                overflow[slot] = 1;
+                kept = {};
             }
-        });
+        }
     });
     // 3. Resolve each bracketed query whose k-th entry lies in its bracket: t and the tie cut are those of
     // the (k - above)-th largest in-bracket entry, found by the radix passes on the in-bracket patterns
@@ -358,41 +434,37 @@ template <class Bits, class Produce>
         // entries equal to t per chunk is then known and the tie pass is not needed.
         const bool keep_chunks = shift == 0 && chunks * live.size() <= kept_histograms;
         if (keep_chunks) chunk_hist.assign(chunks * live.size() * buckets, 0);
-        parallel_for(n, select_grain, [&](std::size_t begin, std::size_t end) {
-            with_isa([&] {
-                thread_local std::vector<std::uint32_t> local;
-                thread_local std::vector<Bits> buffer;
-                std::uint32_t* hist_base = nullptr;
-                if (keep_chunks) {
-                    hist_base = chunk_hist.data() + (begin / select_grain) * live.size() * buckets;
-                } else {
-                    local.assign(live.size() * buckets, 0);
-                    hist_base = local.data();
-                }
-                buffer.resize(problems * select_block);
-                for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
-                    const std::size_t len = std::min(select_block, end - b0);
-                    produce(b0, b0 + len, std::span<Bits>(buffer.data(), problems * len));
-                    for (std::size_t l = 0; l < live.size(); ++l) {
-                        const std::size_t q = live[l];
-                        const Bits* v = buffer.data() + queries[q].problem * len;
-                        std::uint32_t* h = hist_base + l * buckets;
-                        if (level == 0) {
-                            for (std::size_t j = 0; j < len; ++j) ++h[static_cast<std::size_t>(v[j] >> shift) & 0xFFFF];
-                        } else {
-                            const Bits want = prefix[q];
-                            for (std::size_t j = 0; j < len; ++j) {
-                                if (static_cast<Bits>(v[j] >> high_shift) == want) {
-                                    ++h[static_cast<std::size_t>(v[j] >> shift) & 0xFFFF];
-                                }
+        // A chunk's histograms: kept per chunk, or the running thread's own, zeroed per chunk.
+        auto histograms = [&](std::size_t c) {
+            return keep_chunks ? chunk_hist.data() + c * live.size() * buckets : thread_histograms().data();
+        };
+        selection_pass<Bits>(
+            n, problems, produce,
+            [&](std::size_t c, std::size_t, std::size_t len, const Bits* patterns) {
+                for (std::size_t l = 0; l < live.size(); ++l) {
+                    const std::size_t q = live[l];
+                    const Bits* v = patterns + queries[q].problem * len;
+                    std::uint32_t* h = histograms(c) + l * buckets;
+                    if (level == 0) {
+                        for (std::size_t j = 0; j < len; ++j) ++h[static_cast<std::size_t>(v[j] >> shift) & 0xFFFF];
+                    } else {
+                        const Bits want = prefix[q];
+                        for (std::size_t j = 0; j < len; ++j) {
+                            if (static_cast<Bits>(v[j] >> high_shift) == want) {
+                                ++h[static_cast<std::size_t>(v[j] >> shift) & 0xFFFF];
                             }
                         }
                     }
                 }
+            },
+            [&](std::size_t) {
+                if (!keep_chunks) thread_histograms().assign(live.size() * buckets, 0);
+            },
+            [&](std::size_t c) {
+                const std::uint32_t* h = histograms(c);
                 const std::lock_guard lock{merge_mutex};
-                for (std::size_t i = 0; i < total.size(); ++i) total[i] += hist_base[i];
+                for (std::size_t i = 0; i < total.size(); ++i) total[i] += h[i];
             });
-        });
         chunk_live = keep_chunks ? live : std::vector<std::size_t>{};
         for (std::size_t l = 0; l < live.size(); ++l) {
             const std::size_t q = live[l];
@@ -438,25 +510,18 @@ template <class Bits, class Produce>
                 counts[c * tied.size() + l] = chunk_hist[(c * chunk_live.size() + slot) * buckets + digit];
             }
         }
-        if (!counted) parallel_for(n, select_grain, [&](std::size_t begin, std::size_t end) {
-            with_isa([&] {
-                thread_local std::vector<Bits> buffer;
-                buffer.resize(problems * select_block);
-                const std::size_t chunk = begin / select_grain;
-                for (std::size_t b0 = begin; b0 < end; b0 += select_block) {
-                    const std::size_t len = std::min(select_block, end - b0);
-                    produce(b0, b0 + len, std::span<Bits>(buffer.data(), problems * len));
-                    for (std::size_t l = 0; l < tied.size(); ++l) {
-                        const std::size_t q = tied[l];
-                        const Bits* v = buffer.data() + queries[q].problem * len;
-                        const Bits t = result[q].t;
-                        std::size_t c = 0;
-                        for (std::size_t j = 0; j < len; ++j) c += v[j] == t ? 1 : 0;
-                        counts[chunk * tied.size() + l] += c;
-                    }
+        if (!counted) {
+            selection_pass<Bits>(n, problems, produce, [&](std::size_t chunk, std::size_t, std::size_t len, const Bits* patterns) {
+                for (std::size_t l = 0; l < tied.size(); ++l) {
+                    const std::size_t q = tied[l];
+                    const Bits* v = patterns + queries[q].problem * len;
+                    const Bits t = result[q].t;
+                    std::size_t c = 0;
+                    for (std::size_t j = 0; j < len; ++j) c += v[j] == t ? 1 : 0;
+                    counts[chunk * tied.size() + l] += c;
                 }
             });
-        });
+        }
         std::vector<Bits> buffer(problems * select_block);
         for (std::size_t l = 0; l < tied.size(); ++l) {
             const std::size_t q = tied[l];

@@ -12,7 +12,7 @@ if [ "${1:-}" = "--sanitize" ]; then
   build=${BLEND_BUILD_DIR:-build-asan}
   flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
   # One copy of each kernel instead of one per instruction set (core/isa.hpp: the copies share their
-  # source; the hand-written AVX2/AVX-512 kernels still run): halves this build's compile time.
+  # source; the hand-written AVX2/AVX-512 kernels still run): merge sources compile ~1.5x faster.
   config=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLEND_BUILD_TESTS=ON -DBLEND_BUILD_EXAMPLES=ON
           "-DCMAKE_CXX_FLAGS=$flags -DBLEND_NO_ISA_DISPATCH" "-DCMAKE_EXE_LINKER_FLAGS=$flags")
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1

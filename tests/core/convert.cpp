@@ -2,6 +2,7 @@
 #include <blend/core/convert.hpp>
 
 #include "support/catch.hpp"
+#include "support/isa_levels.hpp"
 
 #include <algorithm>
 #include <array>
@@ -107,25 +108,28 @@ TEST_CASE("convert_bytes_to / convert_bytes_from equal convert_bytes at every in
     std::mt19937_64 rng{777u};
     for (const dtype other : blend::all_dtypes) {
         blend::visit_dtype(other, [&]<class Other>(std::type_identity<Other>) {
-            INFO(blend::name(other));
             const auto source = sample_values<Other>(rng);
             const auto* source_bytes = reinterpret_cast<const std::byte*>(source.get());
-            std::vector<double> expected_to(sample_count);
-            blend::convert_bytes(other, source_bytes, dtype::f64, reinterpret_cast<std::byte*>(expected_to.data()), sample_count);
-            const auto doubles = sample_values<double>(rng);
-            std::vector<std::byte> expected_from(sample_count * sizeof(Other));
-            blend::convert_bytes(dtype::f64, reinterpret_cast<const std::byte*>(doubles.get()), other, expected_from.data(), sample_count);
-            for (int level = 0; level <= static_cast<int>(blend::cpu_isa()); ++level) {
-                INFO(blend::name(static_cast<blend::isa_level>(level)));
-                blend::limit_isa(static_cast<blend::isa_level>(level));
-                std::vector<double> to(sample_count);
-                blend::convert_bytes_to<double>(other, source_bytes, to.data(), sample_count);
-                CHECK(bytes_of(to.data(), sample_count) == bytes_of(expected_to.data(), sample_count));
-                std::vector<std::byte> from(sample_count * sizeof(Other));
-                blend::convert_bytes_from<double>(doubles.get(), other, from.data(), sample_count);
-                CHECK(from == expected_from);
-            }
-            blend::limit_isa(blend::isa_level::avx512);
+            // The merge kernels' math types: float32 and float64, both directions.
+            auto check_math_type = [&]<class M>(std::type_identity<M>) {
+                INFO(blend::name(other) << " <-> " << blend::name(blend::dtype_of<M>));
+                std::vector<M> expected_to(sample_count);
+                blend::convert_bytes(other, source_bytes, blend::dtype_of<M>, reinterpret_cast<std::byte*>(expected_to.data()), sample_count);
+                const auto values = sample_values<M>(rng);
+                std::vector<std::byte> expected_from(sample_count * sizeof(Other));
+                blend::convert_bytes(blend::dtype_of<M>, reinterpret_cast<const std::byte*>(values.get()), other, expected_from.data(), sample_count);
+                blend::test::for_each_isa_level([&](blend::isa_level level) {
+                    INFO(blend::name(level));
+                    std::vector<M> to(sample_count);
+                    blend::convert_bytes_to<M>(other, source_bytes, to.data(), sample_count);
+                    CHECK(bytes_of(to.data(), sample_count) == bytes_of(expected_to.data(), sample_count));
+                    std::vector<std::byte> from(sample_count * sizeof(Other));
+                    blend::convert_bytes_from<M>(values.get(), other, from.data(), sample_count);
+                    CHECK(from == expected_from);
+                });
+            };
+            check_math_type(std::type_identity<float>{});
+            check_math_type(std::type_identity<double>{});
         });
     }
 }

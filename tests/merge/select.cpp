@@ -1,10 +1,10 @@
 // Tests for blend/merge/detail/select.hpp: the magnitude top-k kernel (METHODS.md "Selection rules").
-#include <blend/core/isa.hpp>
 #include <blend/core/parallel.hpp>
 #include <blend/core/random.hpp>
 #include <blend/merge/detail/select.hpp>
 
 #include "support/catch.hpp"
+#include "support/isa_levels.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -164,19 +164,17 @@ TEST_CASE("the sampled pass resolves continuous and mildly tied data in one pass
         auto produce = [&](std::size_t b, std::size_t e, std::span<std::uint32_t> out) {
             std::copy(bits.begin() + static_cast<std::ptrdiff_t>(b), bits.begin() + static_cast<std::ptrdiff_t>(e), out.begin());
         };
-        for (int level = 0; level <= static_cast<int>(blend::cpu_isa()); ++level) {
-            blend::limit_isa(static_cast<blend::isa_level>(level));
+        blend::test::for_each_isa_level([&](blend::isa_level level) {
             std::fill(active.begin(), active.end(), 1);
             sampled_select<std::uint32_t>(n, 1, queries, need, active, sampled, produce);
             for (std::size_t q = 0; q < queries.size(); ++q) {
-                CAPTURE(levels, q, level);
+                CAPTURE(levels, q, blend::name(level));
                 CHECK(active[q] == 0);  // resolved by the sampled pass, not left to the radix passes
                 const auto radix = select_top<std::uint32_t>(bits, queries[q].k, std::numeric_limits<std::size_t>::max());
                 CHECK(sampled[q].t == radix.t);
                 CHECK(sampled[q].cut == radix.cut);
             }
-        }
-        blend::limit_isa(blend::isa_level::avx512);
+        });
     }
 }
 
@@ -200,9 +198,8 @@ TEST_CASE("split_block gives the same count and entries at every instruction-set
         std::size_t inside = 0;
         for (const std::uint32_t x : v) inside += x >= b.low && x - b.low <= b.width;
         CHECK(want.size == 3 + inside);
-        for (int level = 0; level <= static_cast<int>(blend::cpu_isa()); ++level) {
-            CAPTURE(blend::name(static_cast<blend::isa_level>(level)));
-            blend::limit_isa(static_cast<blend::isa_level>(level));
+        blend::test::for_each_isa_level([&](blend::isa_level level) {
+            CAPTURE(blend::name(level));
             bracket_entries<std::uint32_t> got;
             got.allocate(len);
             got.size = 3;
@@ -210,7 +207,6 @@ TEST_CASE("split_block gives the same count and entries at every instruction-set
             REQUIRE(got.size == want.size);
             CHECK(std::equal(got.bits.get() + 3, got.bits.get() + got.size, want.bits.get() + 3));
             CHECK(std::equal(got.offsets.get() + 3, got.offsets.get() + got.size, want.offsets.get() + 3));
-        }
-        blend::limit_isa(blend::isa_level::avx512);
+        });
     }
 }

@@ -1,11 +1,11 @@
 // Tests for blend/merge/task_arithmetic.hpp (METHODS.md §1, generalized task arithmetic).
-#include <blend/core/isa.hpp>
 #include <blend/core/parallel.hpp>
 #include <blend/core/random.hpp>
 #include <blend/merge/task_arithmetic.hpp>
 
 #include "support/catch.hpp"
 #include "support/files.hpp"
+#include "support/isa_levels.hpp"
 #include "support/owned_tensor.hpp"
 
 #include <array>
@@ -160,16 +160,13 @@ TEST_CASE("results are identical for 1 and 2 threads and at every instruction-se
         blend::set_num_threads(2);
         const auto two = bm::task_arithmetic(base, models, options);
         CHECK((one == two));
-        for (int level = 0; level <= static_cast<int>(blend::cpu_isa()); ++level) {
-            CAPTURE(blend::name(static_cast<blend::isa_level>(level)));
-            blend::limit_isa(static_cast<blend::isa_level>(level));
-            CHECK(blend::active_isa() == static_cast<blend::isa_level>(level));
+        blend::test::for_each_isa_level([&](blend::isa_level level) {
+            CAPTURE(blend::name(level));
             CHECK((bm::task_arithmetic(base, models, options) == one));
             auto bf16 = blend::test::make_owned(blend::dtype::bf16, {n});
             bm::task_arithmetic_into(bf16_inputs[0].view(), model_views, bf16.mutable_view(), options);
             CHECK(bf16.bytes == one_bf16.bytes);
-        }
-        blend::limit_isa(blend::isa_level::avx512);
+        });
     }
     blend::set_num_threads(0);
 }

@@ -5,26 +5,32 @@
 /// gets AVX2 or AVX-512 loops where they run.
 ///
 /// How. On x86-64 with GCC or Clang, `f` is called from one of two copies of a small trampoline, AVX2
-/// (+F16C, BMI1/2, POPCNT) and AVX-512 (F, BW, VL, DQ on top), or directly at the baseline level. Each
-/// copy carries `flatten`, so `f` and everything it calls that can be inlined is compiled into that copy
-/// for its instruction set; calls that are not inlined (out-of-line functions, other parallel loops) run
-/// their ordinary code. The CPU is asked once (`__builtin_cpu_supports`). Elsewhere `with_isa` calls `f`.
+/// (+BMI1/2, POPCNT) and AVX-512 (F, BW, VL, DQ on top), or directly at the baseline level. Each copy
+/// carries `flatten`, so `f` and everything it calls that can be inlined is compiled into that copy for
+/// its instruction set; calls that are not inlined (out-of-line functions, other parallel loops) run
+/// their ordinary code. The CPU is asked once (`__builtin_cpu_supports`, which also checks that the OS
+/// saves the vector state). Elsewhere `with_isa` calls `f`.
 ///
-/// Same numbers at every level. The copies never contract a * b + c into a fused multiply-add (GCC:
-/// `optimize("fp-contract=off")`; Clang: FMA disabled, which on Clang also leaves the AVX-512 copy at
-/// AVX2 code), so they round every operation as the baseline build does and results are bitwise
-/// identical across levels and machines — as long as the build's own flags do not enable FMA
-/// contraction (-march with FMA), which would change the baseline level alone. Tests run each kernel at
-/// every level the CPU has and compare.
+/// Same numbers at every level. Nothing may contract a * b + c into a fused multiply-add: the copies say
+/// so themselves (GCC: `optimize("fp-contract=off")`; Clang: FMA disabled, which on Clang also leaves the
+/// AVX-512 copy at AVX2 code), and the CMake target `blend::blend` adds `-ffp-contract=off` so that code
+/// outside them rounds the same way even under an FMA-capable -march (builds without CMake should pass
+/// it too). Every operation then rounds as in the baseline build and results are bitwise identical
+/// across levels and machines; tests run the kernels at every level the CPU has and compare bytes, and
+/// check directly that no level fuses (tests/core/isa.cpp).
 ///
-/// Control. The environment variable `BLEND_ISA` (`baseline`, `avx2`, `avx512`) caps the level for the
-/// process (read once); `limit_isa` caps it from code (tests, benchmarks). Neither can raise the level
-/// above what the CPU has. Defining `BLEND_NO_ISA_DISPATCH` drops the three copies (`with_isa` just calls
-/// `f`; compiles about 1.5x faster — the sanitizer build uses it) but keeps the CPU query, so the few
-/// hand-written vector kernels (`BLEND_ISA_X86`, e.g. merge/detail/select.hpp) still run and are tested.
+/// Control. The environment variable `BLEND_ISA` (`baseline`, `avx2`, `avx512`, any case) caps the level
+/// for the process (read once; another value means no cap); `limit_isa` caps it from code (tests,
+/// benchmarks) and `isa_limit` reads the cap. Neither can raise the level above what the CPU has.
+/// Defining `BLEND_NO_ISA_DISPATCH` (for the whole program: it changes inline functions) drops the copies
+/// — `with_isa` just calls `f`; merge translation units then compile ~1.5x faster, which the sanitizer
+/// build uses — but keeps the CPU query, so the few hand-written vector kernels (`BLEND_ISA_X86`, e.g.
+/// merge/detail/select.hpp) still run and are tested.
 
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -48,15 +54,15 @@ enum class isa_level : int { baseline = 0, avx2 = 1, avx512 = 2 };
 #if defined(BLEND_ISA_X86) && !defined(BLEND_NO_ISA_DISPATCH)
 #define BLEND_ISA_DISPATCH 1  // with_isa runs per-level copies
 #if defined(__clang__)
-#define BLEND_ISA_AVX2_ATTRIBUTES __attribute__((flatten, target("avx2,f16c,bmi,bmi2,popcnt,no-fma")))
+#define BLEND_ISA_AVX2_ATTRIBUTES __attribute__((flatten, target("avx2,bmi,bmi2,popcnt,no-fma")))
 #define BLEND_ISA_AVX512_ATTRIBUTES \
-    __attribute__((flatten, target("avx512f,avx512bw,avx512vl,avx512dq,avx2,f16c,bmi,bmi2,popcnt,no-fma")))
+    __attribute__((flatten, target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi,bmi2,popcnt,no-fma")))
 #else
 #define BLEND_ISA_AVX2_ATTRIBUTES \
-    __attribute__((flatten, optimize("fp-contract=off"), target("avx2,f16c,bmi,bmi2,popcnt")))
+    __attribute__((flatten, optimize("fp-contract=off"), target("avx2,bmi,bmi2,popcnt")))
 #define BLEND_ISA_AVX512_ATTRIBUTES                        \
     __attribute__((flatten, optimize("fp-contract=off"), \
-                   target("avx512f,avx512bw,avx512vl,avx512dq,avx2,f16c,bmi,bmi2,popcnt")))
+                   target("avx512f,avx512bw,avx512vl,avx512dq,avx2,bmi,bmi2,popcnt")))
 #endif
 #endif
 
@@ -67,15 +73,13 @@ namespace detail {
 #if defined(BLEND_ISA_X86)
     static const isa_level level = [] {
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-            __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2")) {
+        const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+                          __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt");
+        if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
             return isa_level::avx512;
         }
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt")) {
-            return isa_level::avx2;
-        }
-        return isa_level::baseline;
+        return avx2 ? isa_level::avx2 : isa_level::baseline;
     }();
     return level;
 #else
@@ -83,11 +87,12 @@ namespace detail {
 #endif
 }
 
-/// The cap from `BLEND_ISA`, or avx512 (no cap) when unset or unrecognised.
+/// The cap from `BLEND_ISA` (any case), or avx512 (no cap) when unset or unrecognised.
 [[nodiscard]] inline isa_level environment_isa_cap() noexcept {
     const char* value = std::getenv("BLEND_ISA");
     if (value == nullptr) return isa_level::avx512;
-    const std::string_view v{value};
+    std::string v{value};
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (v == "baseline") return isa_level::baseline;
     if (v == "avx2") return isa_level::avx2;
     return isa_level::avx512;
@@ -121,6 +126,11 @@ BLEND_ISA_AVX512_ATTRIBUTES decltype(auto) run_avx512(F& f) {
 
 /// The widest level this CPU supports (what `active_isa` is without a cap).
 [[nodiscard]] inline isa_level cpu_isa() noexcept { return detail::cpu_isa_level(); }
+
+/// The current cap (`BLEND_ISA`'s until `limit_isa` changes it; avx512 = no cap).
+[[nodiscard]] inline isa_level isa_limit() noexcept {
+    return static_cast<isa_level>(detail::isa_cap().load(std::memory_order_relaxed));
+}
 
 /// Caps the level of every later `with_isa` call in the process (thread-safe; results do not depend on
 /// it, only speed does). `limit_isa(isa_level::avx512)` removes the cap.

@@ -228,7 +228,8 @@ std::size_t split_block(const Bits* v, std::size_t len, Bits low, Bits width, st
 }
 
 /// The calling thread's scratch histograms of the radix passes (a function-local thread_local, so it is
-/// constructed on whichever pool thread first asks for it).
+/// constructed on whichever pool thread first asks for it; one per thread for every selection, which
+/// is why `produce` may not select).
 [[nodiscard]] inline std::vector<std::uint32_t>& thread_histograms() {
     thread_local std::vector<std::uint32_t> histograms;
     return histograms;
@@ -388,7 +389,9 @@ void sampled_select(std::size_t n, std::size_t problems, std::span<const select_
 
 /// Top-k cuts for every query. `produce(begin, end, out)` writes, for every problem p and every
 /// j in [begin, end) (end - begin <= select_block), the magnitude pattern of entry j of problem p
-/// into out[p * (end - begin) + (j - begin)]; it may be called concurrently. Deterministic.
+/// into out[p * (end - begin) + (j - begin)] (`magnitude_bits`: the top bit is always clear, which the
+/// histograms and vector compares rely on); it may be called concurrently and must not itself run a
+/// selection (the passes share per-thread scratch). Deterministic.
 /// `kept_histograms`: at most this many (chunk, query) histograms of the last digit are kept to count the
 /// ties per chunk (256 KiB each); beyond it a counting pass runs instead (tests force it with 0).
 /// `sampled_min`: from this many entries the sampled single pass (`sampled_select`) is tried first.

@@ -148,13 +148,14 @@ inline void convert_bytes_typed(const std::byte* in, std::byte* out, std::size_t
     }
 }
 
-/// True for the pairs of floating-point storage types (float32/64, f16, bf16): the conversions the merge
-/// kernels run per chunk, worth a copy per instruction set.
+/// True for float32/64, f16 and bf16: the storage types the merge kernels convert per chunk.
+template <class T>
+inline constexpr bool chunk_float = std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, f16> ||
+                                    std::is_same_v<T, bf16>;
+
+/// Conversions between two of them are worth a copy per instruction set.
 template <class To, class From>
-inline constexpr bool floating_pair = (std::is_same_v<To, float> || std::is_same_v<To, double> || std::is_same_v<To, f16> ||
-                                       std::is_same_v<To, bf16>) &&
-                                      (std::is_same_v<From, float> || std::is_same_v<From, double> ||
-                                       std::is_same_v<From, f16> || std::is_same_v<From, bf16>);
+inline constexpr bool floating_pair = chunk_float<To> && chunk_float<From>;
 
 /// `convert_bytes_typed`, at the CPU's widest vector instructions for the floating-point pairs.
 template <element To, element From>
